@@ -1,0 +1,43 @@
+"""Roles and what each may see. Pure data: the one place to read who may do what."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", "市民"
+    ENTERPRISE = "enterprise", "企业用户"
+    OPERATOR = "operator", "话务员"
+    DISPATCHER = "dispatcher", "派单员"
+    UNIT_HANDLER = "unit_handler", "承办人员"
+    UNIT_LEADER = "unit_leader", "承办单位负责人"
+    SUPERVISOR = "supervisor", "督办人员"
+    NPC_DEPUTY = "npc_deputy", "人大代表"
+    ADMIN = "admin", "系统管理员"
+    SYSTEM = "system", "对接系统"
+
+
+# Roles that see every work order in the district.
+DISTRICT_WIDE = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+# Roles bound to a unit: they see only work orders dispatched to their unit.
+UNIT_BOUND = {Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.NPC_DEPUTY}
+# Roles that see only what they filed themselves.
+SELF_SERVICE = {Role.CITIZEN, Role.ENTERPRISE, Role.SYSTEM}
+
+# Who needs the appellant's name, phone and address in clear: those who talk to
+# the appellant (operators call back, units contact them to handle the matter,
+# dispatchers arbitrate). Supervisors, deputies and admins work from masked data.
+SEES_PERSONAL_DATA = {Role.OPERATOR, Role.DISPATCHER, Role.UNIT_HANDLER, Role.UNIT_LEADER}
+
+CAN_REGISTER = {Role.OPERATOR, Role.DISPATCHER, Role.SYSTEM, Role.CITIZEN, Role.ENTERPRISE, Role.ADMIN}
+CAN_ANSWER_DIRECTLY = {Role.OPERATOR, Role.DISPATCHER}
+CAN_DISPATCH = {Role.DISPATCHER}
+CAN_ARBITRATE = {Role.DISPATCHER}  # returns, extensions
+CAN_REVIEW = {Role.DISPATCHER, Role.SUPERVISOR}
+CAN_FOLLOW_UP = {Role.OPERATOR, Role.DISPATCHER}
+CAN_REOPEN_OR_ARCHIVE = {Role.DISPATCHER, Role.SUPERVISOR}
+CAN_ESCALATE = {Role.SUPERVISOR, Role.DISPATCHER}
+CAN_MERGE = {Role.OPERATOR, Role.DISPATCHER}
+UNIT_ACTORS = {Role.UNIT_HANDLER, Role.UNIT_LEADER}
+CAN_TRANSFER_FROM_CITY = {Role.SYSTEM, Role.DISPATCHER, Role.OPERATOR}

@@ -1,0 +1,154 @@
+"""The ``yiwang`` command.
+
+    yiwang demo [--port N]        migrate SQLite, load demo data once, serve with the job worker
+    yiwang serve [--port N] [--workers N] [--no-worker]
+                                  production: DATABASE_URL for PostgreSQL, gunicorn workers + job worker
+    yiwang worker                 the background job worker (SLA sweep, notifications, imports)
+    yiwang apikey create NAME [--user USERNAME]
+                                  print a new API key for Open311 and REST clients
+    yiwang sweep                  run the SLA sweep once now
+    yiwang manage ...             any Django management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+def _spawn_worker() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "yiwang.cli", "worker"], env=os.environ.copy())
+
+
+def _gunicorn(port: int, workers: int, host: str) -> int:
+    """Run gunicorn in the foreground with the job worker beside it; stop both together."""
+    worker = None if os.environ.get("YIWANG_NO_WORKER") else _spawn_worker()
+    cmd = [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application", "--bind", f"{host}:{port}",
+           "--workers", str(workers), "--timeout", "60", "--access-logfile", "-"]
+    server = subprocess.Popen(cmd, env=os.environ.copy())
+
+    def stop(*_):
+        for proc in (server, worker):
+            if proc and proc.poll() is None:
+                proc.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        return server.wait()
+    finally:
+        stop()
+        if worker:
+            worker.wait(timeout=30)
+
+
+def cmd_demo(args) -> int:
+    os.environ.setdefault("YIWANG_DEBUG", "0")
+    _django()
+    from django.conf import settings
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _manage("migrate", "--no-input", "-v", "0")
+    from yiwang.demo.seed import print_accounts, seed_demo
+
+    seed_demo(stdout=sys.stdout)
+    _manage("collectstatic", "--no-input", "-v", "0")
+    print_accounts(sys.stdout, port=args.port)
+    return _gunicorn(args.port, args.workers, args.host)
+
+
+def cmd_serve(args) -> int:
+    _django()
+    _manage("migrate", "--no-input", "-v", "0")
+    _manage("collectstatic", "--no-input", "-v", "0")
+    if args.no_worker:
+        os.environ["YIWANG_NO_WORKER"] = "1"
+    return _gunicorn(args.port, args.workers, args.host)
+
+
+def cmd_worker(args) -> int:
+    _django()
+    _manage("qcluster")
+    return 0
+
+
+def cmd_apikey(args) -> int:
+    _django()
+    from yiwang.accounts.services import create_api_key
+    from yiwang.core.errors import DomainError
+
+    try:
+        key, raw = create_api_key(name=args.name, username=args.user)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(raw)
+    print(f"# API key '{key.name}' acts as user '{key.user.username}' ({key.user.get_role_display()}). "
+          "It is shown only once.", file=sys.stderr)
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    _django()
+    from yiwang.workorders.sla import sweep
+
+    events = sweep()
+    print(f"flipped {len(events)} work orders")
+    return 0
+
+
+def cmd_manage(args) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["yiwang manage", *args.rest])
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="yiwang", description="yiwang: 12345 hotline and digital-governance platform")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, func, default_workers in (("demo", cmd_demo, 2), ("serve", cmd_serve, (os.cpu_count() or 1) * 2 + 1)):
+        s = sub.add_parser(name)
+        s.add_argument("--port", type=int, default=8000)
+        s.add_argument("--host", default="127.0.0.1")
+        s.add_argument("--workers", type=int, default=default_workers, help="gunicorn worker processes")
+        if name == "serve":
+            s.add_argument("--no-worker", action="store_true", help="do not start the job worker beside the web workers")
+        s.set_defaults(func=func)
+    sub.add_parser("worker").set_defaults(func=cmd_worker)
+    sub.add_parser("sweep").set_defaults(func=cmd_sweep)
+    ak = sub.add_parser("apikey").add_subparsers(dest="apikey_command", required=True)
+    create = ak.add_parser("create")
+    create.add_argument("name")
+    create.add_argument("--user", help="act as this existing user (default: a new system account)")
+    create.set_defaults(func=cmd_apikey)
+    m = sub.add_parser("manage")
+    m.add_argument("rest", nargs=argparse.REMAINDER)
+    m.set_defaults(func=cmd_manage)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

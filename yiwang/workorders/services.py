@@ -1,0 +1,534 @@
+"""The only writers of work orders. One function per action.
+
+Each function runs in one transaction, locks the order row, checks the actor's
+role and the edge against :mod:`states`, writes an event row (who, when, from,
+to, why) and queues side effects to run after commit. Views, the REST API,
+Open311 and importers all call these; nothing else saves a work order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from yiwang.accounts import roles
+from yiwang.accounts.roles import Role
+from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
+from yiwang.org.models import Category, Committee, Street, Unit
+from yiwang.org.routing import route_for
+
+from . import jobs, sla
+from .models import (
+    AppealType, Assignment, Channel, Decision, Event, ExtensionRequest, FollowUp, ReturnReason,
+    ReturnRequest, Satisfaction, SlaState, Urgency, WorkOrder,
+)
+from .states import TERMINAL, Action, Status, allowed, label
+
+
+# --- helpers ---------------------------------------------------------------
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _require_role(actor, allowed_roles, action: str) -> None:
+    if actor is None or not (actor.is_superuser or actor.role in allowed_roles):
+        raise Forbidden(f"当前角色无权执行「{Action(action).label}」")
+
+
+def _require_lead_unit(actor, order: WorkOrder, action: str) -> None:
+    _require_role(actor, roles.UNIT_ACTORS, action)
+    if order.lead_unit_id is None or actor.unit_id != order.lead_unit_id:
+        raise Forbidden(f"只有主办单位可以执行「{Action(action).label}」")
+
+
+def _lock(order: WorkOrder | int) -> WorkOrder:
+    pk = order.pk if isinstance(order, WorkOrder) else order
+    return WorkOrder.objects.select_for_update().get(pk=pk)
+
+
+def _check(order: WorkOrder, action: str, to: str) -> None:
+    if not allowed(action, order.status, to):
+        raise IllegalTransition(
+            f"工单当前状态为「{label(order.status)}」，不能执行「{Action(action).label}」",
+        )
+
+
+def _event(order: WorkOrder, action: str, old: str | None, *, actor, now, unit=None, reason="", data=None) -> Event:
+    return Event.objects.create(
+        order=order, action=action, from_status=old or "", to_status=order.status,
+        actor=actor, unit=unit, reason=reason, data=data or {}, created_at=now,
+    )
+
+
+def _move(order: WorkOrder, action: str, to: str, *, actor, now, unit=None, reason="", data=None,
+          fields: tuple[str, ...] = ()) -> Event:
+    """Check the edge, change status, save the named fields and write the event."""
+    _check(order, action, to)
+    old = order.status
+    order.status = to
+    order.save(update_fields=["status", "updated_at", *fields])
+    event = _event(order, action, old, actor=actor, now=now, unit=unit, reason=reason, data=data)
+    jobs.on_commit_notify(event)
+    return event
+
+
+def _text(value, name: str, *, label_: str, required: bool = True, max_length: int | None = None) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    if required and not text:
+        raise Invalid(f"{label_}不能为空", field=name)
+    if max_length and len(text) > max_length:
+        raise Invalid(f"{label_}不能超过 {max_length} 个字", field=name)
+    return text
+
+
+def _choice(value, choices, name: str, label_: str) -> str:
+    if value not in choices.values:
+        allowed_values = "、".join(f"{v}（{l}）" for v, l in choices.choices)
+        raise Invalid(f"{label_}「{value}」无效，可选：{allowed_values}", field=name)
+    return value
+
+
+# --- intake ----------------------------------------------------------------
+
+@dataclass
+class Intake:
+    """What any channel hands in. Validated by :func:`register` before anything is written."""
+
+    title: str
+    content: str
+    appeal_type: str = AppealType.REQUEST
+    urgency: str = Urgency.NORMAL
+    category: Category | None = None
+    street: Street | None = None
+    committee: Committee | None = None
+    address: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    appellant_name: str = ""
+    appellant_phone: str = ""
+    external_ref: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def clean(self) -> None:
+        self.title = _text(self.title, "title", label_="标题", max_length=200)
+        self.content = _text(self.content, "content", label_="诉求内容", max_length=20000)
+        self.appeal_type = _choice(self.appeal_type, AppealType, "appeal_type", "诉求类型")
+        self.urgency = _choice(self.urgency, Urgency, "urgency", "紧急程度")
+        self.address = _text(self.address, "address", label_="地址", required=False, max_length=255)
+        self.appellant_name = _text(self.appellant_name, "appellant_name", label_="诉求人", required=False, max_length=64)
+        self.appellant_phone = _text(self.appellant_phone, "appellant_phone", label_="联系电话", required=False, max_length=32)
+        if self.appellant_phone and not all(c.isdigit() or c in "+-() " for c in self.appellant_phone):
+            raise Invalid("联系电话只能包含数字、空格和 + - ( )", field="appellant_phone")
+        if self.committee is not None:
+            if self.street is None:
+                self.street = self.committee.street
+            elif self.committee.street_id != self.street.pk:
+                raise Invalid(f"居委「{self.committee.name}」不属于街道「{self.street.name}」", field="committee")
+        for name, value, lo, hi in (("latitude", self.latitude, -90, 90), ("longitude", self.longitude, -180, 180)):
+            if value is None:
+                continue
+            try:
+                number = Decimal(str(value))
+            except InvalidOperation:
+                raise Invalid(f"{name} 必须是数字", field=name) from None
+            if not lo <= number <= hi:
+                raise Invalid(f"{name} 超出范围 [{lo}, {hi}]", field=name)
+            setattr(self, name, round(number, 6))
+
+
+def register(
+    intake: Intake, *, actor, channel: str, idempotency_key: str | None = None,
+    city_number: str | None = None, city_deadline: dt.datetime | None = None,
+    direct_answer: str | None = None, now: dt.datetime | None = None,
+) -> tuple[WorkOrder, bool]:
+    """Create a work order from any channel. Returns (order, created).
+
+    With an idempotency key, a retried intake returns the order the first try
+    created instead of a second one, even when both tries race.
+    """
+    now = _now(now)
+    action = Action.TRANSFER_FROM_CITY if channel == Channel.CITY else Action.REGISTER
+    _require_role(actor, roles.CAN_TRANSFER_FROM_CITY if channel == Channel.CITY else roles.CAN_REGISTER, action)
+    _choice(channel, Channel, "channel", "渠道")
+    intake.clean()
+    if channel == Channel.CITY:
+        city_number = _text(city_number, "city_number", label_="市级工单编号", max_length=40)
+        if city_deadline is None:
+            raise Invalid("市级转派工单必须带市级办结时限", field="city_deadline")
+    scoped_key = f"{actor.pk}:{idempotency_key.strip()}" if idempotency_key and idempotency_key.strip() else None
+    if scoped_key and len(scoped_key) > 200:
+        raise Invalid("幂等键不能超过 180 个字符", field="idempotency_key")
+
+    existing = _replayed(scoped_key, city_number, intake)
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            order = _create(intake, actor=actor, channel=channel, scoped_key=scoped_key,
+                            city_number=city_number, city_deadline=city_deadline, now=now, action=action)
+            if direct_answer is not None:
+                order = answer_directly(order, actor=actor, answer=direct_answer, now=now)
+    except IntegrityError:
+        # A concurrent retry with the same key (or city number) won the race.
+        existing = _replayed(scoped_key, city_number, intake)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+def _replayed(scoped_key: str | None, city_number: str | None, intake: Intake) -> WorkOrder | None:
+    existing = None
+    if scoped_key:
+        existing = WorkOrder.objects.filter(idempotency_key=scoped_key).first()
+    if existing is None and city_number:
+        existing = WorkOrder.objects.filter(city_number=city_number).first()
+    if existing and (existing.title, existing.content) != (intake.title, intake.content):
+        raise Invalid("该幂等键或市级工单编号已用于另一条不同的诉求", code="idempotency_conflict",
+                      field="idempotency_key" if scoped_key else "city_number")
+    return existing
+
+
+def _create(intake: Intake, *, actor, channel, scoped_key, city_number, city_deadline, now, action) -> WorkOrder:
+    self_service = actor.role in (Role.CITIZEN, Role.ENTERPRISE)
+    order = WorkOrder.objects.create(
+        channel=channel, appeal_type=intake.appeal_type, urgency=intake.urgency,
+        title=intake.title, content=intake.content, category=intake.category,
+        street=intake.street, committee=intake.committee, address=intake.address,
+        latitude=intake.latitude, longitude=intake.longitude,
+        appellant_name=intake.appellant_name or (actor.display_name if self_service else ""),
+        appellant_phone=intake.appellant_phone or (actor.phone if self_service else ""),
+        appellant_user=actor if self_service else None,
+        status=Status.REGISTERED, city_number=city_number or None, city_deadline=city_deadline,
+        idempotency_key=scoped_key, external_ref=intake.external_ref,
+        registered_by=actor, created_at=now,
+    )
+    order.number = f"HK{timezone.localtime(now):%Y%m%d}{order.pk:06d}"
+    order.save(update_fields=["number"])
+    data = {"channel": channel}
+    if city_number:
+        data.update(city_number=city_number, city_deadline=city_deadline.isoformat())
+    _event(order, action, None, actor=actor, now=now, data=data)
+    return order
+
+
+def answer_directly(order: WorkOrder, *, actor, answer: str, now=None) -> WorkOrder:
+    """直办: the operator answers a consultation during the call and closes it."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_ANSWER_DIRECTLY, Action.ANSWER_DIRECTLY)
+    answer = _text(answer, "answer", label_="直办答复")
+    with transaction.atomic():
+        order = _lock(order)
+        if order.appeal_type != AppealType.CONSULTATION:
+            raise Invalid("只有咨询类诉求可以直办", field="appeal_type", code="not_consultation")
+        order.reply, order.direct_answer, order.replied_at, order.closed_at = answer, True, now, now
+        _move(order, Action.ANSWER_DIRECTLY, Status.ARCHIVED, actor=actor, now=now, reason=answer,
+              fields=("reply", "direct_answer", "replied_at", "closed_at"))
+    return order
+
+
+# --- dispatch and the unit's work -------------------------------------------
+
+def dispatch(order: WorkOrder, *, actor, lead_unit: Unit | None = None, co_units=(), reason: str = "",
+             now=None) -> WorkOrder:
+    """派单 to a lead unit and co-units; without a lead unit, the routing rules choose."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_DISPATCH, Action.DISPATCH)
+    with transaction.atomic():
+        order = _lock(order)
+        _check(order, Action.DISPATCH, Status.DISPATCHED)
+        routed = None
+        if lead_unit is None:
+            routed = route_for(order.category, order.street)
+            if routed.lead_unit is None:
+                raise Invalid("没有适用的派单规则，请指定主办单位", field="lead_unit", code="no_route")
+            lead_unit, co_units = routed.lead_unit, list(co_units) or routed.co_units
+        co_units = [u for u in dict.fromkeys(co_units) if u != lead_unit]
+        for unit in [lead_unit, *co_units]:
+            if not unit.active:
+                raise Invalid(f"单位「{unit.name}」已停用", field="lead_unit" if unit == lead_unit else "co_units")
+        _assign(order, lead_unit, co_units, actor=actor, now=now)
+        order.lead_unit, order.dispatched_at, order.signed_at = lead_unit, now, None
+        order.extension_hours = Decimal(0)
+        sla.apply_deadlines(order, now=now)
+        _move(order, Action.DISPATCH, Status.DISPATCHED, actor=actor, now=now, unit=lead_unit, reason=reason,
+              data={"lead_unit": lead_unit.pk, "co_units": [u.pk for u in co_units],
+                    "rule": routed.rule.pk if routed and routed.rule else None,
+                    "handle_deadline": order.handle_deadline.isoformat()},
+              fields=("lead_unit", "dispatched_at", "signed_at", "extension_hours", "sla_state", "sign_overdue",
+                      "sign_deadline", "handle_deadline", "yellow_at"))
+    return order
+
+
+def _assign(order: WorkOrder, lead: Unit, co_units, *, actor, now) -> None:
+    Assignment.objects.filter(order=order, active=True).update(active=False)
+    Assignment.objects.bulk_create(
+        [Assignment(order=order, unit=lead, role=Assignment.Role.LEAD, dispatched_at=now, dispatched_by=actor)]
+        + [Assignment(order=order, unit=u, role=Assignment.Role.CO, dispatched_at=now, dispatched_by=actor) for u in co_units]
+    )
+
+
+def sign(order: WorkOrder, *, actor, now=None) -> WorkOrder:
+    """签收 by the lead unit; co-units sign their own assignment without moving the order."""
+    now = _now(now)
+    with transaction.atomic():
+        order = _lock(order)
+        assignment = Assignment.objects.filter(order=order, unit_id=actor.unit_id, active=True).first() if actor.unit_id else None
+        if assignment is not None and assignment.role == Assignment.Role.CO:
+            _require_role(actor, roles.UNIT_ACTORS, Action.SIGN)
+            if assignment.signed_at:
+                raise IllegalTransition("本单位已签收该协办工单")
+            if order.status not in (Status.DISPATCHED, Status.HANDLING):
+                raise IllegalTransition(f"工单当前状态为「{label(order.status)}」，不能签收")
+            Assignment.objects.filter(pk=assignment.pk).update(signed_at=now, signed_by=actor)
+            _event(order, Action.SIGN, order.status, actor=actor, now=now, unit=actor.unit, data={"role": "co"})
+            return order
+        _require_lead_unit(actor, order, Action.SIGN)
+        order.signed_at = now
+        Assignment.objects.filter(order=order, unit=order.lead_unit, active=True).update(signed_at=now, signed_by=actor)
+        _move(order, Action.SIGN, Status.HANDLING, actor=actor, now=now, unit=actor.unit, fields=("signed_at",))
+    return order
+
+
+def record_progress(order: WorkOrder, *, actor, note: str, now=None) -> WorkOrder:
+    """办理记录 by the lead unit, or 协办意见 by a co-unit."""
+    now = _now(now)
+    _require_role(actor, roles.UNIT_ACTORS, Action.RECORD_PROGRESS)
+    note = _text(note, "note", label_="办理记录")
+    with transaction.atomic():
+        order = _lock(order)
+        assignment = Assignment.objects.filter(order=order, unit_id=actor.unit_id, active=True).first()
+        if assignment is None:
+            raise Forbidden("本单位不是该工单的承办单位")
+        if assignment.role == Assignment.Role.CO:
+            Assignment.objects.filter(pk=assignment.pk).update(opinion=note)
+        _move(order, Action.RECORD_PROGRESS, order.status, actor=actor, now=now, unit=actor.unit, reason=note,
+              data={"role": assignment.role})
+    return order
+
+
+def request_return(order: WorkOrder, *, actor, reason_code: str, reason: str,
+                   suggested_unit: Unit | None = None, now=None) -> ReturnRequest:
+    """退单: the lead unit says the order is not theirs; a dispatcher arbitrates."""
+    now = _now(now)
+    reason_code = _choice(reason_code, ReturnReason, "reason_code", "退单原因")
+    reason = _text(reason, "reason", label_="退单说明")
+    with transaction.atomic():
+        order = _lock(order)
+        _require_lead_unit(actor, order, Action.REQUEST_RETURN)
+        request = ReturnRequest.objects.create(
+            order=order, unit=actor.unit, reason_code=reason_code, reason=reason, suggested_unit=suggested_unit,
+            requested_by=actor, requested_at=now, previous_status=order.status,
+        )
+        _move(order, Action.REQUEST_RETURN, Status.RETURN_REQUESTED, actor=actor, now=now, unit=actor.unit,
+              reason=reason, data={"reason_code": reason_code, "request": request.pk})
+    return request
+
+
+def decide_return(order: WorkOrder, *, actor, approve: bool, note: str = "", now=None) -> WorkOrder:
+    """Arbitration: approved returns go back to the dispatch queue; rejected ones back to the unit."""
+    now = _now(now)
+    action = Action.APPROVE_RETURN if approve else Action.REJECT_RETURN
+    _require_role(actor, roles.CAN_ARBITRATE, action)
+    if not approve:
+        note = _text(note, "note", label_="驳回理由")
+    with transaction.atomic():
+        order = _lock(order)
+        request = ReturnRequest.objects.filter(order=order, decision=Decision.PENDING).first()
+        if request is None or order.status != Status.RETURN_REQUESTED:
+            raise IllegalTransition(f"工单当前状态为「{label(order.status)}」，没有待审的退单申请")
+        request.decision = Decision.APPROVED if approve else Decision.REJECTED
+        request.decided_by, request.decided_at, request.decision_note = actor, now, note
+        request.save(update_fields=["decision", "decided_by", "decided_at", "decision_note"])
+        if approve:
+            Assignment.objects.filter(order=order, active=True).update(active=False)
+            order.lead_unit, order.dispatched_at, order.signed_at = None, None, None
+            sla.apply_deadlines(order, now=now)
+            _move(order, action, Status.REGISTERED, actor=actor, now=now, unit=request.unit, reason=note,
+                  data={"request": request.pk},
+                  fields=("lead_unit", "dispatched_at", "signed_at", "sign_deadline", "handle_deadline",
+                          "yellow_at", "sla_state"))
+        else:
+            _move(order, action, request.previous_status, actor=actor, now=now, unit=request.unit, reason=note,
+                  data={"request": request.pk})
+    return order
+
+
+def request_extension(order: WorkOrder, *, actor, hours, reason: str, now=None) -> ExtensionRequest:
+    now = _now(now)
+    try:
+        hours = Decimal(str(hours))
+    except InvalidOperation:
+        raise Invalid("延期时长必须是数字（工作小时）", field="hours") from None
+    if not Decimal("0.5") <= hours <= Decimal(480):
+        raise Invalid("延期时长应在 0.5 到 480 个工作小时之间", field="hours")
+    reason = _text(reason, "reason", label_="延期理由")
+    with transaction.atomic():
+        order = _lock(order)
+        _require_lead_unit(actor, order, Action.REQUEST_EXTENSION)
+        _check(order, Action.REQUEST_EXTENSION, order.status)
+        if ExtensionRequest.objects.filter(order=order, decision=Decision.PENDING).exists():
+            raise IllegalTransition("该工单已有待审批的延期申请", code="extension_pending")
+        request = ExtensionRequest.objects.create(order=order, unit=actor.unit, hours=hours, reason=reason,
+                                                  requested_by=actor, requested_at=now)
+        _move(order, Action.REQUEST_EXTENSION, order.status, actor=actor, now=now, unit=actor.unit, reason=reason,
+              data={"hours": str(hours), "request": request.pk})
+    return request
+
+
+def decide_extension(order: WorkOrder, *, actor, approve: bool, note: str = "", now=None) -> WorkOrder:
+    """Approving pauses the handling clock: the deadline moves by the granted working hours."""
+    now = _now(now)
+    action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
+    _require_role(actor, roles.CAN_ARBITRATE, action)
+    if not approve:
+        note = _text(note, "note", label_="拒绝理由")
+    with transaction.atomic():
+        order = _lock(order)
+        request = ExtensionRequest.objects.filter(order=order, decision=Decision.PENDING).first()
+        if request is None:
+            raise IllegalTransition("该工单没有待审批的延期申请", code="no_pending_extension")
+        _check(order, action, order.status)
+        request.decision = Decision.APPROVED if approve else Decision.REJECTED
+        request.decided_by, request.decided_at, request.decision_note = actor, now, note
+        request.save(update_fields=["decision", "decided_by", "decided_at", "decision_note"])
+        fields: tuple[str, ...] = ()
+        data = {"request": request.pk, "hours": str(request.hours)}
+        if approve:
+            order.extension_hours += request.hours
+            sla.apply_deadlines(order, now=now)
+            fields = ("extension_hours", "sign_deadline", "handle_deadline", "yellow_at", "sla_state")
+            data["handle_deadline"] = order.handle_deadline.isoformat()
+        _move(order, action, order.status, actor=actor, now=now, unit=request.unit, reason=note, data=data, fields=fields)
+    return order
+
+
+def reply(order: WorkOrder, *, actor, text: str, now=None) -> WorkOrder:
+    """答复 by the lead unit: the handling clock stops here."""
+    now = _now(now)
+    text = _text(text, "text", label_="答复内容", max_length=20000)
+    with transaction.atomic():
+        order = _lock(order)
+        _require_lead_unit(actor, order, Action.REPLY)
+        order.reply, order.replied_at = text, now
+        _move(order, Action.REPLY, Status.REPLIED, actor=actor, now=now, unit=actor.unit, reason=text,
+              data={"on_time": bool(order.handle_deadline and now <= order.handle_deadline)},
+              fields=("reply", "replied_at"))
+    return order
+
+
+def review_reply(order: WorkOrder, *, actor, approve: bool, note: str = "", now=None) -> WorkOrder:
+    now = _now(now)
+    action = Action.APPROVE_REPLY if approve else Action.REJECT_REPLY
+    _require_role(actor, roles.CAN_REVIEW, action)
+    if not approve:
+        note = _text(note, "note", label_="退回理由")
+    with transaction.atomic():
+        order = _lock(order)
+        if approve:
+            _move(order, action, Status.FOLLOW_UP, actor=actor, now=now, reason=note)
+        else:
+            order.replied_at = None
+            _move(order, action, Status.HANDLING, actor=actor, now=now, unit=order.lead_unit, reason=note,
+                  fields=("replied_at",))
+    return order
+
+
+def follow_up(order: WorkOrder, *, actor, satisfaction: str, resolved: bool, note: str = "", now=None) -> FollowUp:
+    """回访. Satisfied and basically satisfied close the order; dissatisfied waits for a reopen or archive decision."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_FOLLOW_UP, Action.FOLLOW_UP)
+    satisfaction = _choice(satisfaction, Satisfaction, "satisfaction", "满意度")
+    if not isinstance(resolved, bool):
+        raise Invalid("实际解决必须是 true 或 false", field="resolved")
+    with transaction.atomic():
+        order = _lock(order)
+        _check(order, Action.FOLLOW_UP, order.status)
+        record = FollowUp.objects.create(order=order, round=order.reopen_count + 1, satisfaction=satisfaction,
+                                         resolved=resolved, note=note.strip(), by=actor, at=now)
+        order.satisfaction, order.resolved = satisfaction, resolved
+        closes = satisfaction != Satisfaction.DISSATISFIED
+        if closes:
+            order.closed_at = now
+        _move(order, Action.FOLLOW_UP, Status.ARCHIVED if closes else Status.FOLLOW_UP, actor=actor, now=now,
+              reason=note, data={"satisfaction": satisfaction, "resolved": resolved, "follow_up": record.pk},
+              fields=("satisfaction", "resolved", "closed_at"))
+    return record
+
+
+def reopen(order: WorkOrder, *, actor, reason: str, now=None) -> WorkOrder:
+    """重办 after a dissatisfied follow-up: back to the same units with fresh deadlines."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_REOPEN_OR_ARCHIVE, Action.REOPEN)
+    reason = _text(reason, "reason", label_="重办理由")
+    with transaction.atomic():
+        order = _lock(order)
+        if order.satisfaction != Satisfaction.DISSATISFIED:
+            raise IllegalTransition("只有回访不满意的工单可以重办", code="not_dissatisfied")
+        previous = list(Assignment.objects.filter(order=order, active=True).select_related("unit"))
+        lead = next((a.unit for a in previous if a.role == Assignment.Role.LEAD), order.lead_unit)
+        if lead is None:
+            raise IllegalTransition("该工单没有主办单位，无法重办")
+        _check(order, Action.REOPEN, Status.DISPATCHED)
+        _assign(order, lead, [a.unit for a in previous if a.role == Assignment.Role.CO], actor=actor, now=now)
+        order.reopen_count += 1
+        order.lead_unit, order.dispatched_at = lead, now
+        order.signed_at = order.replied_at = order.closed_at = None
+        order.reply, order.satisfaction, order.resolved = "", "", None
+        order.extension_hours = Decimal(0)
+        sla.apply_deadlines(order, now=now)
+        _move(order, Action.REOPEN, Status.DISPATCHED, actor=actor, now=now, unit=lead, reason=reason,
+              data={"round": order.reopen_count + 1},
+              fields=("reopen_count", "lead_unit", "dispatched_at", "signed_at", "replied_at", "closed_at", "reply",
+                      "satisfaction", "resolved", "extension_hours", "sla_state", "sign_overdue", "sign_deadline",
+                      "handle_deadline", "yellow_at"))
+    return order
+
+
+def archive(order: WorkOrder, *, actor, reason: str, now=None) -> WorkOrder:
+    """Close an order in follow-up without a satisfied rating (unreachable appellant, unreasonable demand)."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_REOPEN_OR_ARCHIVE, Action.ARCHIVE)
+    reason = _text(reason, "reason", label_="归档说明")
+    with transaction.atomic():
+        order = _lock(order)
+        order.closed_at = now
+        _move(order, Action.ARCHIVE, Status.ARCHIVED, actor=actor, now=now, reason=reason, fields=("closed_at",))
+    return order
+
+
+def escalate(order: WorkOrder, *, actor, note: str, now=None) -> WorkOrder:
+    """督办: a supervisor presses the units on an open order."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_ESCALATE, Action.ESCALATE)
+    note = _text(note, "note", label_="督办意见")
+    with transaction.atomic():
+        order = _lock(order)
+        _check(order, Action.ESCALATE, order.status)
+        order.escalation_count += 1
+        _move(order, Action.ESCALATE, order.status, actor=actor, now=now, unit=order.lead_unit, reason=note,
+              data={"level": order.escalation_count}, fields=("escalation_count",))
+    return order
+
+
+def merge(order: WorkOrder, *, actor, master: WorkOrder, reason: str = "", now=None) -> WorkOrder:
+    """合并 a duplicate into its master; the duplicate ends, the master carries on."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_MERGE, Action.MERGE)
+    if master.pk == order.pk:
+        raise Invalid("不能把工单合并到自身", field="master")
+    with transaction.atomic():
+        order = _lock(order)
+        master = WorkOrder.objects.select_for_update().get(pk=master.pk)
+        if master.status in TERMINAL:
+            raise Invalid(f"主工单 {master.number} 已「{label(master.status)}」，不能作为合并目标", field="master")
+        Assignment.objects.filter(order=order, active=True).update(active=False)
+        order.master, order.closed_at = master, now
+        _move(order, Action.MERGE, Status.MERGED, actor=actor, now=now, reason=reason,
+              data={"master": master.pk, "master_number": master.number}, fields=("master", "closed_at"))
+    return order
