@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import AuditEntry, CalendarDay
+from django.contrib import messages
+
+from .models import AuditEntry, CalendarDay, calendar_gaps
 
 
 @admin.register(CalendarDay)
@@ -9,6 +11,15 @@ class CalendarDayAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     date_hierarchy = "date"
     search_fields = ("name",)
+
+    def changelist_view(self, request, extra_context=None):
+        for year in calendar_gaps():
+            messages.warning(
+                request,
+                f"{year} 年的节假日尚未录入，日历库也不包含该年：期限暂按周一至周五（除 1/1、5/1、10/1-3）计算。"
+                "请按国务院办公厅通知录入放假和调休日期，然后运行 recompute_deadlines。",
+            )
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(AuditEntry)

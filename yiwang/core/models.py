@@ -77,3 +77,17 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}#{self.object_id}"
+
+
+def calendar_gaps(today: dt.date | None = None) -> list[int]:
+    """Years within the next 400 days that deadlines may reach but nobody has entered.
+
+    A year counts as entered once the table has any row for it (the data bureau
+    enters the State Council's notice as a whole).
+    """
+    from .calendar import uncovered_years
+
+    today = today or dt.date.today()
+    years = range(today.year, (today + dt.timedelta(days=400)).year + 1)
+    entered = set(CalendarDay.objects.filter(date__year__in=list(years)).dates("date", "year").values_list("date__year", flat=True))
+    return uncovered_years(years, entered)

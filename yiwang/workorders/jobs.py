@@ -49,11 +49,11 @@ def notify(event_id: int) -> int:
     return created
 
 
-def run_sla_sweep() -> int:
+def run_sla_sweep(now=None) -> int:
     """Scheduled every minute. Safe when several clusters run it at once."""
     from . import sla
 
-    events = sla.sweep()
+    events = sla.sweep(now)
     for event in events:
         async_task("yiwang.workorders.jobs.notify", event.pk, task_name=f"notify-{event.pk}")
     return len(events)
