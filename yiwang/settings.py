@@ -168,3 +168,7 @@ LOGGING = {
 # Working hours used for deadline arithmetic (hotline units work 9:00-17:00).
 WORKDAY_START_HOUR = int(os.environ.get("YIWANG_WORKDAY_START_HOUR", "9"))
 WORKDAY_END_HOUR = int(os.environ.get("YIWANG_WORKDAY_END_HOUR", "17"))
+
+# Open311 GeoReport v2: the jurisdiction_id this server answers for; requests
+# naming another jurisdiction get the spec's 404 error.
+OPEN311_JURISDICTION = os.environ.get("YIWANG_OPEN311_JURISDICTION", "hongkou.sh.gov.cn")

@@ -211,6 +211,9 @@ def _create(intake: Intake, *, actor, channel, scoped_key, city_number, city_dea
     order.number = f"HK{timezone.localtime(now):%Y%m%d}{order.pk:06d}"
     order.save(update_fields=["number"])
     data = {"channel": channel}
+    if intake.extra:
+        # Channel-specific intake data with no column of its own (Open311 media_url, device_id, …).
+        data["extra"] = intake.extra
     if city_number:
         data.update(city_number=city_number, city_deadline=city_deadline.isoformat())
     _event(order, action, None, actor=actor, now=now, data=data)
