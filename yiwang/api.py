@@ -1,7 +1,7 @@
 """The REST API root: each app registers its routes here; OpenAPI at /api/v1/openapi.json."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from yiwang.org.api import register_routes as register_org
@@ -12,7 +12,8 @@ register_org(router)
 register_workorders(router)
 
 urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    path("", include("yiwang.accounts.api")),
     path("", include(router.urls)),
 ]

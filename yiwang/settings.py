@@ -141,6 +141,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "12345 hotline work orders, organisation and reference data.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Work-order status appears as status, from_status and to_status: one enum, one name.
+    "ENUM_NAME_OVERRIDES": {"WorkOrderStatusEnum": "yiwang.workorders.states.Status"},
 }
 
 # Background jobs: django-q2 with its ORM broker, so the same queue works on

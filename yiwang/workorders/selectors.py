@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
+from yiwang.accounts import roles
 from yiwang.accounts.roles import DISTRICT_WIDE, SELF_SERVICE, UNIT_BOUND
 from yiwang.core.masking import mask_address, mask_name, mask_phone
 
-from .models import Assignment, Event, WorkOrder
+from .models import AppealType, Assignment, Decision, Event, ExtensionRequest, Satisfaction, WorkOrder
+from .states import Action, Status, actions_from
 
 
 def visible_orders(user) -> QuerySet[WorkOrder]:
@@ -69,3 +71,96 @@ def caller_history(user, phone: str, *, limit: int = 20) -> QuerySet[WorkOrder]:
     if not phone:
         return WorkOrder.objects.none()
     return visible_orders(user).filter(appellant_phone=phone).order_by("-created_at")[:limit]
+
+
+# --- what the user may do next (buttons in the HTML pages, ``allowed_actions`` in the API) ---
+
+# Actions open to a role anywhere in the district. The engine's own actions
+# (intake, the SLA sweep) are absent, so they are never offered to a person.
+_ROLE_ACTIONS = {
+    Action.ANSWER_DIRECTLY: roles.CAN_ANSWER_DIRECTLY,
+    Action.DISPATCH: roles.CAN_DISPATCH,
+    Action.APPROVE_RETURN: roles.CAN_ARBITRATE,
+    Action.REJECT_RETURN: roles.CAN_ARBITRATE,
+    Action.APPROVE_EXTENSION: roles.CAN_ARBITRATE,
+    Action.REFUSE_EXTENSION: roles.CAN_ARBITRATE,
+    Action.APPROVE_REPLY: roles.CAN_REVIEW,
+    Action.REJECT_REPLY: roles.CAN_REVIEW,
+    Action.FOLLOW_UP: roles.CAN_FOLLOW_UP,
+    Action.REOPEN: roles.CAN_REOPEN_OR_ARCHIVE,
+    Action.ARCHIVE: roles.CAN_REOPEN_OR_ARCHIVE,
+    Action.ESCALATE: roles.CAN_ESCALATE,
+    Action.MERGE: roles.CAN_MERGE,
+}
+# Actions only the staff of the order's lead unit may take.
+_LEAD_UNIT_ACTIONS = {Action.SIGN, Action.REQUEST_RETURN, Action.REQUEST_EXTENSION, Action.REPLY}
+_EXTENSION_ACTIONS = {Action.REQUEST_EXTENSION, Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION}
+_ACTION_ORDER = {a: i for i, a in enumerate(Action)}
+
+
+def available_actions(user, order: WorkOrder) -> list[str]:
+    """The actions ``user`` may take on ``order`` now, in lifecycle order.
+
+    Mirrors the checks in :mod:`services` (role, lead unit, assignment, pending
+    requests) so a button is offered only when pressing it can succeed, input
+    permitting. Uses the ``active_assignments`` prefetched by :func:`order_list`
+    when present; otherwise at most two small queries.
+    """
+    if user is None or not user.is_authenticated:
+        return []
+    mine = _my_assignment(user, order)
+    candidates = [action for action in actions_from(order.status) if _may(user, order, action, mine)]
+    pending = not _EXTENSION_ACTIONS.isdisjoint(candidates) and _pending_extension(order)
+    result = [action for action in candidates if _precondition_holds(action, order, pending_extension=pending)]
+    if Action.SIGN not in result and _may_sign_as_co_unit(user, order, mine):
+        result.append(Action.SIGN)
+    return sorted(result, key=_ACTION_ORDER.__getitem__)
+
+
+def _may(user, order: WorkOrder, action: str, mine: Assignment | None) -> bool:
+    if action in _LEAD_UNIT_ACTIONS:
+        return _is_lead_actor(user, order)
+    if action == Action.RECORD_PROGRESS:
+        return mine is not None and _has_role(user, roles.UNIT_ACTORS)
+    return action in _ROLE_ACTIONS and _has_role(user, _ROLE_ACTIONS[action])
+
+
+def _has_role(user, allowed_roles) -> bool:
+    return user.is_superuser or user.role in allowed_roles
+
+
+def _is_lead_actor(user, order: WorkOrder) -> bool:
+    return _has_role(user, roles.UNIT_ACTORS) and order.lead_unit_id is not None and user.unit_id == order.lead_unit_id
+
+
+def _my_assignment(user, order: WorkOrder) -> Assignment | None:
+    if not user.unit_id:
+        return None
+    active = getattr(order, "active_assignments", None)
+    if active is None:
+        return Assignment.objects.filter(order=order, unit_id=user.unit_id, active=True).first()
+    return next((a for a in active if a.unit_id == user.unit_id), None)
+
+
+def _may_sign_as_co_unit(user, order: WorkOrder, mine: Assignment | None) -> bool:
+    return (
+        mine is not None and mine.role == Assignment.Role.CO and mine.signed_at is None
+        and _has_role(user, roles.UNIT_ACTORS) and order.status in (Status.DISPATCHED, Status.HANDLING)
+    )
+
+
+def _precondition_holds(action: str, order: WorkOrder, *, pending_extension: bool) -> bool:
+    """The checks the services make beyond role and edge."""
+    if action == Action.ANSWER_DIRECTLY:
+        return order.appeal_type == AppealType.CONSULTATION
+    if action == Action.REOPEN:
+        return order.satisfaction == Satisfaction.DISSATISFIED
+    if action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
+        return pending_extension
+    if action == Action.REQUEST_EXTENSION:
+        return not pending_extension
+    return True
+
+
+def _pending_extension(order: WorkOrder) -> bool:
+    return ExtensionRequest.objects.filter(order=order, decision=Decision.PENDING).exists()

@@ -100,7 +100,7 @@ def test_sla_events_notify_the_units(world, dispatched, monkeypatch):
     assert jobs.notify(event.pk) == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent sweepers need a server database")
 def test_concurrent_sweeps_flip_each_order_exactly_once(world, make_order):
     orders = [make_order(now=at(2026, 11, 23, 9)) for _ in range(20)]

@@ -1,0 +1,62 @@
+"""Filters over work orders, shared by the REST list and the HTML list pages.
+
+Apply them to a queryset that is already scoped (``selectors.visible_orders``):
+a filter narrows what the user may see, it never widens it.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from yiwang.org.models import Category, Street, Unit
+
+from .models import AppealType, Channel, SlaState, Urgency, WorkOrder
+from .states import Status
+
+
+class CodeMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Reference objects chosen by code: ``?street=310109010&street=310109014``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "code")
+        super().__init__(*args, **kwargs)
+
+    def get_filter_predicate(self, v):
+        # The default filters on "<field>=<v.code>", which compares the code with the foreign key's id.
+        return {self.field_name: v}
+
+
+class WorkOrderFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="状态")
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, label="渠道")
+    appeal_type = django_filters.MultipleChoiceFilter(choices=AppealType.choices, label="诉求类型")
+    urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices, label="紧急程度")
+    sla_state = django_filters.MultipleChoiceFilter(choices=SlaState.choices, label="时限状态")
+    street = CodeMultipleChoiceFilter(queryset=Street.objects.all(), label="街道（代码）")
+    lead_unit = CodeMultipleChoiceFilter(queryset=Unit.objects.all(), label="主办单位（代码）")
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(), to_field_name="code", method="filter_category",
+        label="分类（代码，含下级分类）",
+    )
+    created_at = django_filters.IsoDateTimeFromToRangeFilter(
+        label="登记时间范围（created_at_after / created_at_before，ISO 8601）"
+    )
+    q = django_filters.CharFilter(method="filter_q", label="搜索（标题、内容、工单编号）")
+
+    class Meta:
+        model = WorkOrder
+        fields = ["status", "channel", "appeal_type", "urgency", "sla_state", "street", "lead_unit", "category",
+                  "created_at", "q"]
+
+    def filter_category(self, queryset, name, value):
+        # Codes nest (2 + 2 + 3 digits), so a prefix match takes the node and all below it.
+        return queryset.filter(category__code__startswith=value.code)
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number__icontains=value) | Q(title__icontains=value) | Q(content__icontains=value)
+        )
