@@ -373,8 +373,9 @@ class Directory:
         User = get_user_model()
         users = {u.username: u for u in User.objects.filter(username__in=["operator", "dispatcher", "supervisor"])}
         staff = {}
-        for user in User.objects.filter(role__in=["unit_handler", "unit_leader"], unit__isnull=False).order_by("role", "pk"):
-            staff.setdefault(user.unit_id, user)  # handlers before leaders: they do the daily work
+        unit_staff = User.objects.filter(role__in=["unit_handler", "unit_leader"], unit__isnull=False)
+        for user in unit_staff.order_by("role", "pk"):  # handlers sort before leaders: they do the daily work
+            staff.setdefault(user.unit_id, user)
         committees: dict[int, list[Committee]] = {}
         for committee in Committee.objects.order_by("code"):
             committees.setdefault(committee.street_id, []).append(committee)
@@ -456,7 +457,9 @@ class Builder:
         self.event(plan, Action.REGISTER, Status.REGISTERED, appeal.time, actor=d.operator,
                    data={"channel": order.channel})
         lead, co_units, rule = d.route(category, street)
-        real_reply = appeal.reply_time if appeal.reply and appeal.reply_time and appeal.reply_time > appeal.time + dt.timedelta(hours=1) else None
+        # A reply dated before (or right at) the appeal is a data error: generate the handling instead.
+        usable = appeal.reply and appeal.reply_time and appeal.reply_time > appeal.time + dt.timedelta(hours=1)
+        real_reply = appeal.reply_time if usable else None
         start = self.dispatch(plan, appeal.time, lead, co_units, rule, rng, reply_by=real_reply)
         text = appeal.reply if real_reply else REPLY_TEMPLATE.format(title=appeal.title[:40], unit=lead.name)
         reply_at = self.handle(plan, start, rng, reply_at=real_reply, text=text)
@@ -568,7 +571,8 @@ class Builder:
     def extend(self, plan: Plan, sign_at: dt.datetime, reply_at: dt.datetime, handle_hours: float, rng) -> None:
         """延期 requested half-way to the warning and approved before it, long enough to cover the real reply."""
         order, d = plan.order, self.d
-        asked = max(sign_at + dt.timedelta(minutes=10), order.dispatched_at + (order.yellow_at - order.dispatched_at) / 2)
+        halfway = order.dispatched_at + (order.yellow_at - order.dispatched_at) / 2
+        asked = max(sign_at + dt.timedelta(minutes=10), halfway)
         decided = self.hours(asked, rng.uniform(0.5, 4))
         if not (decided < order.yellow_at and decided < reply_at):
             return
