@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, When, prefetch_related_objects
 
 from yiwang.accounts import roles
 from yiwang.accounts.roles import DISTRICT_WIDE, SELF_SERVICE, UNIT_BOUND
 from yiwang.core.masking import mask_address, mask_name, mask_phone
 
-from .models import AppealType, Assignment, Decision, Event, ExtensionRequest, Satisfaction, WorkOrder
-from .states import Action, Status, actions_from
+from .models import (
+    AppealType, Assignment, Decision, Event, ExtensionRequest, FollowUp, Notification, ReturnRequest, Satisfaction,
+    WorkOrder,
+)
+from .states import UNIT_STAGE, Action, Status, actions_from
 
 
 def visible_orders(user) -> QuerySet[WorkOrder]:
@@ -164,3 +167,68 @@ def _precondition_holds(action: str, order: WorkOrder, *, pending_extension: boo
 
 def _pending_extension(order: WorkOrder) -> bool:
     return ExtensionRequest.objects.filter(order=order, decision=Decision.PENDING).exists()
+
+
+# --- the home page: counts, to-do lists and the inbox ----------------------------
+
+_SLA_FIRST = Case(When(sla_state="red", then=0), When(sla_state="yellow", then=1), default=2)
+
+# District-wide roles' to-do lists: (heading, filter) per role.
+_ROLE_TODO = {
+    roles.Role.DISPATCHER: [("待派单", Q(status=Status.REGISTERED)), ("退单待审", Q(status=Status.RETURN_REQUESTED)),
+                            ("待审核答复", Q(status=Status.REPLIED))],
+    roles.Role.OPERATOR: [("待回访", Q(status=Status.FOLLOW_UP, satisfaction="")),
+                          ("待派单", Q(status=Status.REGISTERED))],
+    roles.Role.SUPERVISOR: [("待审核答复", Q(status=Status.REPLIED)), ("红灯超期", Q(sla_state="red", status__in=UNIT_STAGE)),
+                            ("回访不满意待决定", Q(status=Status.FOLLOW_UP, satisfaction=Satisfaction.DISSATISFIED))],
+}
+
+
+def status_counts(user) -> dict[str, int]:
+    """Orders visible to ``user`` by status (one query)."""
+    rows = visible_orders(user).order_by().values_list("status").annotate(n=Count("id"))
+    return dict(rows)
+
+
+def todo(user, *, limit: int = 20) -> list[tuple[str, list[WorkOrder]]]:
+    """The user's work queues, most urgent first: a unit's orders awaiting sign-for and in handling
+    (red, then yellow), or the queues of a district role."""
+    base = visible_orders(user).select_related("lead_unit", "street")
+    if user.role in UNIT_BOUND and user.unit_id:
+        mine = Assignment.objects.filter(order=OuterRef("pk"), unit_id=user.unit_id, active=True)
+        unsigned = mine.filter(signed_at__isnull=True)
+        to_sign = base.filter(Exists(unsigned), status__in=[Status.DISPATCHED, Status.HANDLING])
+        handling = base.filter(Exists(mine), status__in=[Status.HANDLING, Status.RETURN_REQUESTED]).exclude(
+            Exists(unsigned))
+        return [
+            ("待签收", list(to_sign.order_by("sign_deadline", "id")[:limit])),
+            ("办理中", list(handling.order_by(_SLA_FIRST, "handle_deadline", "id")[:limit])),
+        ]
+    queues = _ROLE_TODO.get(user.role, [])
+    return [(heading, list(base.filter(where).order_by(_SLA_FIRST, "created_at", "id")[:limit]))
+            for heading, where in queues]
+
+
+def inbox(user, *, limit: int = 20) -> QuerySet[Notification]:
+    """Notifications for the user's unit or role, newest first."""
+    audience = Q(role=user.role) if user.role else Q(pk__in=[])
+    if user.unit_id:
+        audience |= Q(unit_id=user.unit_id)
+    return Notification.objects.filter(audience).select_related("order").order_by("-created_at", "-id")[:limit]
+
+
+def order_page(user, pk: int) -> WorkOrder:
+    """:func:`order_detail` plus every record the detail page lists, in a fixed number of queries."""
+    order = order_detail(user, pk)
+    prefetch_related_objects(
+        [order],
+        Prefetch("assignments", to_attr="all_assignments",
+                 queryset=Assignment.objects.select_related("unit", "signed_by").order_by("-dispatched_at", "id")),
+        Prefetch("return_requests", queryset=ReturnRequest.objects.select_related(
+            "unit", "suggested_unit", "requested_by", "decided_by").order_by("requested_at")),
+        Prefetch("extension_requests", queryset=ExtensionRequest.objects.select_related(
+            "unit", "requested_by", "decided_by").order_by("requested_at")),
+        Prefetch("follow_ups", queryset=FollowUp.objects.select_related("by")),
+        Prefetch("duplicates", queryset=WorkOrder.objects.only("id", "number", "title", "master_id")),
+    )
+    return order

@@ -1,1 +1,13 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "workorders"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("orders/", views.order_list, name="list"),
+    path("orders/new/", views.order_new, name="new"),
+    path("orders/<int:pk>/", views.order_detail, name="detail"),
+    path("orders/<int:pk>/<slug:action>/", views.order_action, name="action"),
+]

@@ -1,0 +1,268 @@
+"""The HTML pages of the work-order lifecycle.
+
+Thin by design: each view parses a form and calls a service or a selector.
+Services refuse with a :class:`DomainError`; the page is then rendered again
+with the message next to the field it concerns and nothing written.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from yiwang.accounts import roles
+from yiwang.core.audit import audit_personal_data_view
+from yiwang.core.errors import DomainError
+
+from . import forms, selectors, services
+from .models import Channel, WorkOrder
+from .states import Status
+
+PAGE_SIZE = 50
+
+
+# --- home ------------------------------------------------------------------
+
+@login_required
+def home(request):
+    user = request.user
+    counts = selectors.status_counts(user)
+    return render(request, "workorders/home.html", {
+        "counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
+        "total": sum(counts.values()),
+        "queues": selectors.todo(user),
+        "inbox": selectors.inbox(user),
+        "can_register": _can_register(user),
+    })
+
+
+def _can_register(user) -> bool:
+    return user.is_superuser or user.role in roles.CAN_REGISTER
+
+
+# --- list ------------------------------------------------------------------
+
+@login_required
+def order_list(request):
+    user = request.user
+    filters = forms.order_filters(request.GET, selectors.order_list(user))
+    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(order, selectors.personal_data(user, order)) for order in page.object_list]
+    _audit_unmasked(request, [order for order, pd in rows if not pd["masked"] and _has_personal_data(order)],
+                    "工单列表")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "workorders/order_list.html", {
+        "filters": [filters.form[name] for name in forms.LIST_FILTERS],
+        "page": page, "rows": rows, "query": query.urlencode(),
+    })
+
+
+def _has_personal_data(order: WorkOrder) -> bool:
+    return bool(order.appellant_name or order.appellant_phone or order.address)
+
+
+def _audit_unmasked(request, orders, summary: str) -> None:
+    audit_personal_data_view(actor=request.user, objects=orders, request=request, summary=summary)
+
+
+# --- registration ------------------------------------------------------------
+
+@login_required
+def order_new(request):
+    user = request.user
+    if not _can_register(user):
+        raise PermissionDenied("当前角色无权登记工单")
+    self_service = user.role in (roles.Role.CITIZEN, roles.Role.ENTERPRISE)
+    form_class = forms.SelfServiceForm if self_service else forms.RegisterForm
+    phone = request.GET.get("phone", "").strip()
+    status = 200
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            try:
+                order, created = _register(user, form.cleaned_data, self_service)
+            except DomainError as err:
+                forms.add_domain_error(form, err)
+            else:
+                if created:
+                    messages.success(request, f"已登记工单 {order.number}")
+                else:
+                    messages.info(request, f"该诉求已登记过（重复提交），工单 {order.number}")
+                return redirect("workorders:detail", pk=order.pk)
+        status = 400
+        phone = form.data.get("appellant_phone", "").strip() or phone
+    else:
+        form = form_class(initial={"appellant_phone": phone} if phone else None)
+    history = selectors.caller_history(user, phone) if phone and not self_service else []
+    return render(request, "workorders/order_new.html", {
+        "form": form, "self_service": self_service, "phone": phone, "history": history,
+    }, status=status)
+
+
+def _register(user, data: dict, self_service: bool):
+    intake = services.Intake(
+        title=data["title"], content=data["content"], appeal_type=data["appeal_type"],
+        street=data.get("street"), address=data.get("address", ""),
+        urgency=data.get("urgency") or "normal", category=data.get("category"), committee=data.get("committee"),
+        appellant_name=data.get("appellant_name", ""), appellant_phone=data.get("appellant_phone", ""),
+    )
+    if self_service:
+        channel = Channel.ENTERPRISE if user.role == roles.Role.ENTERPRISE else Channel.WEB
+    else:
+        channel = Channel.PHONE
+    answer = (data.get("direct_answer") or "").strip() or None
+    return services.register(intake, actor=user, channel=channel, idempotency_key=data["idempotency_key"],
+                             direct_answer=answer)
+
+
+# --- detail and actions --------------------------------------------------------
+
+def _visible(user, pk: int, *, page: bool = True) -> WorkOrder:
+    """The order if ``user`` may see it (404 otherwise, so its existence is not revealed)."""
+    try:
+        return selectors.order_page(user, pk) if page else selectors.order_list(user).get(pk=pk)
+    except WorkOrder.DoesNotExist:
+        raise Http404("工单不存在或无权查看") from None
+
+
+@login_required
+def order_detail(request, pk: int):
+    return _render_detail(request, _visible(request.user, pk))
+
+
+def _render_detail(request, order: WorkOrder, bound: forms.ActionForm | None = None, status: int = 200):
+    user = request.user
+    available = set(selectors.available_actions(user, order))
+    action_forms = []
+    for slug, form_class in forms.ACTION_FORMS.items():
+        if bound is not None and bound.slug == slug:
+            action_forms.append(bound)
+        elif form_class.actions & available:
+            action_forms.append(form_class(order=order, user=user))
+    pd = selectors.personal_data(user, order)
+    if not pd["masked"] and _has_personal_data(order):
+        _audit_unmasked(request, [order], "工单详情")
+    return render(request, "workorders/order_detail.html", {
+        "order": order, "pd": pd, "action_forms": action_forms,
+    }, status=status)
+
+
+@login_required
+@require_POST
+def order_action(request, pk: int, action: str):
+    form_class = forms.ACTION_FORMS.get(action)
+    if form_class is None:
+        raise Http404("没有这个操作")
+    user = request.user
+    order = _visible(user, pk, page=False)
+    form = form_class(request.POST, order=order, user=user)
+    status = 400
+    if form.is_valid():
+        try:
+            message = PERFORM[action](order, user, form)
+        except DomainError as err:
+            forms.add_domain_error(form, err)
+            status = err.http_status
+        else:
+            messages.success(request, message)
+            return redirect("workorders:detail", pk=order.pk)
+    # Re-read: the page shows the order as it is now, untouched by the refused action.
+    return _render_detail(request, _visible(user, pk), bound=form, status=status)
+
+
+# One function per form: call the service, say what happened.
+
+def _answer(order, user, form):
+    services.answer_directly(order, actor=user, answer=form.cleaned_data["answer"])
+    return "已直办答复并归档"
+
+
+def _dispatch(order, user, form):
+    data = form.cleaned_data
+    order = services.dispatch(order, actor=user, lead_unit=data["lead_unit"], co_units=list(data["co_units"]),
+                              reason=data["reason"])
+    return f"已派单至「{order.lead_unit.name}」"
+
+
+def _sign(order, user, form):
+    services.sign(order, actor=user)
+    return "已签收"
+
+
+def _progress(order, user, form):
+    services.record_progress(order, actor=user, note=form.cleaned_data["note"])
+    return "已记录办理情况"
+
+
+def _return(order, user, form):
+    data = form.cleaned_data
+    services.request_return(order, actor=user, reason_code=data["reason_code"], reason=data["reason"],
+                            suggested_unit=data["suggested_unit"])
+    return "已提交退单申请，等待派单员仲裁"
+
+
+def _return_decision(order, user, form):
+    services.decide_return(order, actor=user, approve=form.approve(), note=form.cleaned_data["note"])
+    return "已同意退单，工单回到待派单" if form.approve() else "已驳回退单，工单退回承办单位"
+
+
+def _extension(order, user, form):
+    services.request_extension(order, actor=user, hours=form.cleaned_data["hours"], reason=form.cleaned_data["reason"])
+    return "已提交延期申请"
+
+
+def _extension_decision(order, user, form):
+    services.decide_extension(order, actor=user, approve=form.approve(), note=form.cleaned_data["note"])
+    return "已同意延期，办结时限已顺延" if form.approve() else "已拒绝延期"
+
+
+def _reply(order, user, form):
+    services.reply(order, actor=user, text=form.cleaned_data["text"])
+    return "已提交答复，等待审核"
+
+
+def _review(order, user, form):
+    services.review_reply(order, actor=user, approve=form.approve(), note=form.cleaned_data["note"])
+    return "审核通过，待回访" if form.approve() else "已退回承办单位重新办理"
+
+
+def _follow_up(order, user, form):
+    data = form.cleaned_data
+    record = services.follow_up(order, actor=user, satisfaction=data["satisfaction"], resolved=data["resolved"],
+                                note=data["note"])
+    return f"已记录回访：{record.get_satisfaction_display()}"
+
+
+def _reopen(order, user, form):
+    services.reopen(order, actor=user, reason=form.cleaned_data["reason"])
+    return "已重办，工单重新派至原承办单位"
+
+
+def _archive(order, user, form):
+    services.archive(order, actor=user, reason=form.cleaned_data["reason"])
+    return "已归档"
+
+
+def _escalate(order, user, form):
+    order = services.escalate(order, actor=user, note=form.cleaned_data["note"])
+    return f"已督办（第 {order.escalation_count} 次）"
+
+
+def _merge(order, user, form):
+    master = form.cleaned_data["master"]
+    services.merge(order, actor=user, master=master, reason=form.cleaned_data["reason"])
+    return f"已合并到主工单 {master.number}"
+
+
+PERFORM = {
+    "answer": _answer, "dispatch": _dispatch, "sign": _sign, "progress": _progress, "return": _return,
+    "return-decision": _return_decision, "extension": _extension, "extension-decision": _extension_decision,
+    "reply": _reply, "review": _review, "follow-up": _follow_up, "reopen": _reopen, "archive": _archive,
+    "escalate": _escalate, "merge": _merge,
+}
