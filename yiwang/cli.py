@@ -55,7 +55,10 @@ def _gunicorn(port: int, workers: int, host: str) -> int:
     finally:
         stop()
         if worker:
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def cmd_demo(args) -> int:

@@ -151,8 +151,9 @@ Q_CLUSTER = {
     "name": "yiwang",
     "orm": "default",
     "workers": int(os.environ.get("YIWANG_JOB_WORKERS", "2")),
-    "timeout": 300,
-    "retry": 600,
+    # Also bounds how long a stopping cluster waits for its monitor, so keep it modest.
+    "timeout": 120,
+    "retry": 180,
     "max_attempts": 3,
     "catch_up": False,
     "poll": 1,
