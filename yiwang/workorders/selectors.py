@@ -25,8 +25,9 @@ def visible_orders(user) -> QuerySet[WorkOrder]:
     if user.role in UNIT_BOUND:
         if user.unit_id is None:
             return qs.none()
-        mine = Assignment.objects.filter(order=OuterRef("pk"), unit_id=user.unit_id)
-        return qs.filter(Exists(mine))
+        # An IN over the unit's assignments, not a correlated EXISTS: SQLite answers
+        # EXISTS by walking the (unit, active) index once per order (0.7 s at 7,000 orders).
+        return qs.filter(pk__in=Assignment.objects.filter(unit_id=user.unit_id).values("order_id"))
     if user.role in SELF_SERVICE:
         return qs.filter(registered_by=user) | qs.filter(appellant_user=user)
     return qs.none()
