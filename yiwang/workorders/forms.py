@@ -17,7 +17,7 @@ from yiwang.org.routing import route_for
 from . import selectors
 from .filtersets import WorkOrderFilterSet
 from .models import AppealType, ReturnReason, Satisfaction, Urgency, WorkOrder
-from .states import Action, Status
+from .states import Action
 
 def add_domain_error(form: forms.Form, error) -> None:
     """Show a service's refusal next to the field it names, or above the form."""

@@ -24,7 +24,7 @@ from yiwang.org.routing import route_for
 from . import jobs, sla
 from .models import (
     AppealType, Assignment, Channel, Decision, Event, ExtensionRequest, FollowUp, ReturnReason,
-    ReturnRequest, Satisfaction, SlaState, Urgency, WorkOrder,
+    ReturnRequest, Satisfaction, Urgency, WorkOrder,
 )
 from .states import TERMINAL, Action, Status, allowed, label
 

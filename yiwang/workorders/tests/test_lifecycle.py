@@ -9,7 +9,7 @@ from yiwang.core.calendar import SHANGHAI
 from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
 from yiwang.workorders import services
 from yiwang.workorders.models import (
-    Assignment, Channel, Event, ExtensionRequest, ReturnRequest, SlaState, WorkOrder,
+    Assignment, Channel, Event, ExtensionRequest, ReturnRequest, WorkOrder,
 )
 from yiwang.workorders.states import Status
 
