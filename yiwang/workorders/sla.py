@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from yiwang.core.calendar import WorkingCalendar
 from yiwang.core.models import load_calendar
 
-from .models import Event, ExtensionRequest, SlaRule, SlaState, WorkOrder
+from .models import Event, SlaRule, SlaState, WorkOrder
 from .states import UNIT_STAGE, Action, Status
 
 log = logging.getLogger(__name__)
@@ -91,14 +90,6 @@ def apply_deadlines(order: WorkOrder, *, now: dt.datetime, calendar: WorkingCale
     order.sign_deadline, order.handle_deadline, order.yellow_at = deadlines.sign, deadlines.handle, deadlines.yellow
     order.sla_state = state_at(order, now)
     order.sign_overdue = order.signed_at is None and now >= deadlines.sign
-
-
-def approved_extension_hours(order: WorkOrder) -> Decimal:
-    since = order.dispatched_at
-    total = ExtensionRequest.objects.filter(
-        order=order, decision="approved", decided_at__gte=since
-    ).aggregate(total=Sum("hours"))["total"]
-    return total or Decimal(0)
 
 
 # --- the sweep -------------------------------------------------------------
