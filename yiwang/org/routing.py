@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from .models import Category, RoutingRule, Street, Unit
 
 
@@ -27,7 +29,7 @@ def route_for(category: Category | None, street: Street | None) -> Route:
     lineage = category.lineage()
     rules = (
         RoutingRule.objects.filter(category__in=lineage, active=True)
-        .filter(models_q_street(street))
+        .filter(_any_or_this_street(street))
         .select_related("lead_unit")
         .prefetch_related("co_units")
     )
@@ -45,9 +47,7 @@ def route_for(category: Category | None, street: Street | None) -> Route:
     return Route(lead_unit=None)
 
 
-def models_q_street(street: Street | None):
-    from django.db.models import Q
-
+def _any_or_this_street(street: Street | None) -> Q:
     q = Q(street__isnull=True)
     if street is not None:
         q |= Q(street=street)
