@@ -1,0 +1,1 @@
+"""End-to-end tests that drive the pages in headless Chromium (see conftest.py)."""
