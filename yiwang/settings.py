@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "yiwang.org",
     "yiwang.workorders",
     "yiwang.open311",
+    "yiwang.citizen",
     "yiwang.demo",
 ]
 
@@ -117,6 +118,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("YIWANG_STATIC_ROOT", VAR_DIR / "static"))
+# Appellants' photos: outside STATIC_ROOT and never under a public URL; staff
+# see them only through a permission-checked view (yiwang.citizen).
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("YIWANG_PRIVATE_MEDIA_ROOT", VAR_DIR / "private-media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -6,9 +6,14 @@ on who is asking go through :mod:`yiwang.workorders.selectors`.
 
 from __future__ import annotations
 
+import os
+import uuid
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from .states import Action, Status
 
@@ -294,3 +299,48 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "unit", "role"], name="notification_once_per_event_audience")
         ]
+
+
+class PrivateMediaStorage(FileSystemStorage):
+    """Files that must never be served by URL: appellants' photos.
+
+    The folder is read from ``settings.PRIVATE_MEDIA_ROOT`` on every use (not
+    cached at import) so tests and deployments can point it elsewhere; ``url()``
+    refuses, because these files go out only through a permission-checked view.
+    """
+
+    @property
+    def base_location(self):
+        return self._value_or_setting(self._location, settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("private media has no public URL")
+
+
+def _attachment_path(instance, filename: str) -> str:
+    # A random name: the appellant's file name may carry personal data and must not be guessable.
+    suffix = os.path.splitext(filename)[1].lower()
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A photo handed in with an appeal, re-encoded on intake (no EXIF, no trailing bytes)."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField("文件", storage=PrivateMediaStorage(), upload_to=_attachment_path, max_length=200)
+    content_type = models.CharField("类型", max_length=32)
+    size = models.PositiveIntegerField("大小（字节）")
+    width = models.PositiveIntegerField("宽")
+    height = models.PositiveIntegerField("高")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField("上传时间")
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+        ordering = ["uploaded_at", "id"]
