@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "yiwang.accounts",
     "yiwang.org",
     "yiwang.workorders",
+    "yiwang.exchange",
     "yiwang.open311",
     "yiwang.citizen",
     "yiwang.demo",

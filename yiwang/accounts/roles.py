@@ -41,3 +41,5 @@ CAN_ESCALATE = {Role.SUPERVISOR, Role.DISPATCHER}
 CAN_MERGE = {Role.OPERATOR, Role.DISPATCHER}
 UNIT_ACTORS = {Role.UNIT_HANDLER, Role.UNIT_LEADER}
 CAN_TRANSFER_FROM_CITY = {Role.SYSTEM, Role.DISPATCHER, Role.OPERATOR}
+# Bulk import of historical orders from spreadsheets: hotline staff and the data bureau.
+CAN_IMPORT = {Role.OPERATOR, Role.DISPATCHER, Role.ADMIN}

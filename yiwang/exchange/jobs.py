@@ -1,0 +1,17 @@
+"""Background work of the exchange app, run by the django-q2 cluster (``yiwang worker``)."""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+
+def queue_import(run_id: int) -> str:
+    """Queue the import of an :class:`ImportRun` (call after the row is committed)."""
+    return async_task("yiwang.exchange.jobs.run_import", run_id, task_name=f"import-run-{run_id}")
+
+
+def run_import(run_id: int) -> str:
+    from .services import import_run_execute
+
+    run = import_run_execute(run_id)
+    return run.message if run else "导入记录不存在"
