@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "yiwang.exchange",
     "yiwang.open311",
     "yiwang.citizen",
+    "yiwang.smartdispatch",
     "yiwang.demo",
 ]
 
@@ -180,3 +181,9 @@ WORKDAY_END_HOUR = int(os.environ.get("YIWANG_WORKDAY_END_HOUR", "17"))
 # Open311 GeoReport v2: the jurisdiction_id this server answers for; requests
 # naming another jurisdiction get the spec's 404 error.
 OPEN311_JURISDICTION = os.environ.get("YIWANG_OPEN311_JURISDICTION", "hongkou.sh.gov.cn")
+
+# Intelligent dispatch: where trained classifier versions are saved, and whether the
+# suggestion for a new order is computed in the request (tests, a small deployment)
+# instead of by the job worker.
+SMARTDISPATCH_MODELS_DIR = Path(os.environ.get("YIWANG_MODELS_DIR", VAR_DIR / "models"))
+SMARTDISPATCH_INLINE = env_bool("YIWANG_DISPATCH_INLINE", False)

@@ -41,5 +41,8 @@ CAN_ESCALATE = {Role.SUPERVISOR, Role.DISPATCHER}
 CAN_MERGE = {Role.OPERATOR, Role.DISPATCHER}
 UNIT_ACTORS = {Role.UNIT_HANDLER, Role.UNIT_LEADER}
 CAN_TRANSFER_FROM_CITY = {Role.SYSTEM, Role.DISPATCHER, Role.OPERATOR}
+# Intelligent dispatch: who reads its analytics, and who trains, activates and rolls back models.
+CAN_SEE_DISPATCH_ANALYTICS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+CAN_MANAGE_DISPATCH_MODELS = {Role.ADMIN}
 # Bulk import of historical orders from spreadsheets: hotline staff and the data bureau.
 CAN_IMPORT = {Role.OPERATOR, Role.DISPATCHER, Role.ADMIN}
