@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("orders/", views.order_list, name="list"),
     path("orders/new/", views.order_new, name="new"),
+    path("orders/caller-history/", views.caller_history, name="caller-history"),
+    path("queue/", views.dispatch_queue, name="queue"),
+    path("inbox/", views.unit_inbox, name="inbox"),
     path("orders/<int:pk>/", views.order_detail, name="detail"),
     path("orders/<int:pk>/<slug:action>/", views.order_action, name="action"),
 ]

@@ -11,13 +11,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.accounts import roles
 from yiwang.core.audit import audit_personal_data_view
 from yiwang.core.errors import DomainError
+from yiwang.org.models import Unit
 
 from . import forms, selectors, services
 from .models import Channel, WorkOrder
@@ -50,7 +53,7 @@ def _can_register(user) -> bool:
 @login_required
 def order_list(request):
     user = request.user
-    filters = forms.order_filters(request.GET, selectors.order_list(user))
+    filters = forms.order_filters(request.GET, selectors.order_list(user), user=user)
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(order, selectors.personal_data(user, order)) for order in page.object_list]
     _audit_unmasked(request, [order for order, pd in rows if not pd["masked"] and _has_personal_data(order)],
@@ -71,7 +74,164 @@ def _audit_unmasked(request, orders, summary: str) -> None:
     audit_personal_data_view(actor=request.user, objects=orders, request=request, summary=summary)
 
 
+# --- the dispatcher's queue (派单队列) ------------------------------------------
+
+@login_required
+def dispatch_queue(request):
+    """Orders awaiting dispatch with the unit the routing rules propose; checked rows are dispatched at once."""
+    user = request.user
+    if not (user.is_superuser or user.role in roles.CAN_DISPATCH):
+        raise PermissionDenied("当前角色无权派单")
+    if request.method == "POST":
+        done = _dispatch_checked(request)
+        if done:
+            return redirect(_back_to(request, "workorders:queue"))
+        status = 400  # nothing dispatched: the page again, with the reasons
+    else:
+        status = 200
+    queue = selectors.dispatch_queue(user)
+    filters, page, query = _filtered_page(request, queue)
+    orders = list(page.object_list)
+    routes = selectors.suggested_routes(orders)
+    return render(request, "workorders/queue.html", {
+        "filters": _filter_fields(filters), "page": page, "query": query,
+        "rows": [(order, routes[order.pk]) for order in orders],
+        "units": list(Unit.objects.filter(active=True)),
+    }, status=status)
+
+
+def _dispatch_checked(request) -> int:
+    """Dispatch every checked order, each in its own transaction (in ``services.dispatch``).
+
+    A row that fails is left untouched and its reason is shown; the others go through.
+    A row follows the suggestion (lead and co-units) unless the dispatcher picked another
+    lead unit in its selector; then that unit alone is the lead.
+    """
+    user = request.user
+    ids = _checked_ids(request)
+    if not ids:
+        return 0
+    orders = {o.pk: o for o in selectors.dispatch_queue(user).filter(pk__in=ids)}
+    routes = selectors.suggested_routes(list(orders.values()))
+    picked = {pk: request.POST.get(f"unit-{pk}", "").strip() for pk in ids}
+    units = {str(u.pk): u for u in Unit.objects.filter(active=True, pk__in=[v for v in picked.values() if v.isdigit()])}
+    done = []
+    for pk in ids:
+        order = orders.get(pk)
+        if order is None:
+            messages.error(request, f"工单（ID {pk}）已不在待派单队列，未派单")
+            continue
+        route, choice = routes[pk], picked[pk]
+        if choice and choice not in units:
+            messages.error(request, f"{order.number}：所选主办单位不存在或已停用，未派单")
+            continue
+        lead = units[choice] if choice else route.lead_unit
+        co_units = route.co_units if lead == route.lead_unit else []
+        try:
+            services.dispatch(order, actor=user, lead_unit=lead, co_units=co_units, reason="派单队列批量派单")
+        except DomainError as err:
+            messages.error(request, f"{order.number}：{err.message}")
+        else:
+            done.append(f"{order.number} → {lead.name}" if lead else order.number)
+    if done:
+        messages.success(request, f"已派单 {len(done)} 件：" + "；".join(done))
+    return len(done)
+
+
+def _checked_ids(request) -> list[int]:
+    raw = request.POST.getlist("orders")
+    ids = [int(v) for v in raw if v.isdigit()]
+    if not raw:
+        messages.error(request, "请至少勾选一件工单")
+    elif len(ids) != len(raw):
+        messages.error(request, "勾选的工单编号无效")
+        return []
+    return list(dict.fromkeys(ids))
+
+
+def _back_to(request, name: str) -> str:
+    """The page the bulk form came from, with its filters (kept in a hidden ``query`` field)."""
+    query = request.POST.get("query", "")
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+def _filtered_page(request, queryset):
+    filters = forms.order_filters(request.GET, queryset, user=request.user)
+    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return filters, page, query.urlencode()
+
+
+def _filter_fields(filters) -> list:
+    return [filters.form[name] for name in forms.LIST_FILTERS]
+
+
+# --- the unit's inbox (承办单位待办) -----------------------------------------------
+
+@login_required
+def unit_inbox(request):
+    """The unit's open orders, overdue first, then due today, then by deadline; bulk sign-for."""
+    user = request.user
+    if not (user.role in roles.UNIT_BOUND and user.unit_id):
+        raise PermissionDenied("仅承办单位人员可查看本单位待办")
+    now = timezone.now()
+    if request.method == "POST":
+        if _sign_checked(request, now):
+            return redirect(_back_to(request, "workorders:inbox"))
+        status = 400
+    else:
+        status = 200
+    filters, page, query = _filtered_page(request, selectors.unit_inbox(user, now=now))
+    return render(request, "workorders/inbox.html", {
+        "filters": _filter_fields(filters), "page": page, "query": query, "orders": page.object_list,
+        "can_sign": user.role in roles.UNIT_ACTORS,
+    }, status=status)
+
+
+def _sign_checked(request, now) -> int:
+    """Sign for every checked order, each in its own transaction (in ``services.sign``)."""
+    user = request.user
+    ids = _checked_ids(request)
+    if not ids:
+        return 0
+    orders = {o.pk: o for o in selectors.unit_inbox(user, now=now).filter(pk__in=ids)}
+    done = []
+    for pk in ids:
+        order = orders.get(pk)
+        if order is None:
+            messages.error(request, f"工单（ID {pk}）不在本单位待办中，未签收")
+            continue
+        try:
+            services.sign(order, actor=user)
+        except DomainError as err:
+            messages.error(request, f"{order.number}：{err.message}")
+        else:
+            done.append(order.number)
+    if done:
+        messages.success(request, f"已签收 {len(done)} 件：" + "、".join(done))
+    return len(done)
+
+
 # --- registration ------------------------------------------------------------
+
+@login_required
+@require_GET
+def caller_history(request):
+    """The caller's earlier orders as JSON, fetched by the intake form while the phone is typed."""
+    user = request.user
+    if not _can_register(user) or user.role in (roles.Role.CITIZEN, roles.Role.ENTERPRISE):
+        raise PermissionDenied("当前角色无权查看来电历史")
+    phone = request.GET.get("phone", "").strip()
+    if len(phone) > 32:
+        return JsonResponse({"error": "来电号码过长（最多 32 位）"}, status=400)
+    orders = list(selectors.caller_history(user, phone)) if len(phone) >= 5 else []
+    return JsonResponse({"phone": phone, "orders": [{
+        "number": o.number, "title": o.title, "status": o.status, "status_label": o.get_status_display(),
+        "created_at": timezone.localtime(o.created_at).strftime("%Y-%m-%d"),
+        "url": reverse("workorders:detail", args=[o.pk]),
+    } for o in orders]})
+
 
 @login_required
 def order_new(request):

@@ -1,0 +1,55 @@
+// Operator intake, keyboard first: Ctrl+Enter (or Cmd+Enter) submits from any field, and
+// the caller's history appears while the number is typed (and when the field is left).
+// Without JavaScript the form still submits and "查询" in the side panel shows the history.
+(function () {
+  var form = document.getElementById("intake-form");
+  if (!form) return;
+  form.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  var phone = form.querySelector("[data-caller-history]");
+  var panel = document.getElementById("caller-history");
+  if (!phone || !panel) return;
+  var url = panel.dataset.url, timer = null, shown = null;
+
+  function render(data) {
+    var list = document.createElement("ul");
+    list.className = "history";
+    if (!data.orders.length) {
+      var none = document.createElement("li");
+      none.className = "empty";
+      none.textContent = "该号码没有历史工单";
+      list.appendChild(none);
+    }
+    data.orders.forEach(function (o) {
+      var item = document.createElement("li"), link = document.createElement("a");
+      link.href = o.url;
+      link.textContent = o.number;
+      link.tabIndex = -1;  // keep Tab moving through the form, not the history
+      var badge = document.createElement("span");
+      badge.className = "badge status-" + o.status;
+      badge.textContent = o.status_label;
+      item.append(link, " " + o.created_at + " ", badge, document.createElement("br"), o.title);
+      list.appendChild(item);
+    });
+    panel.querySelector(".history-result").replaceChildren(
+      Object.assign(document.createElement("p"), {className: "help", textContent: "号码 " + data.phone + " 的历史工单 " + data.orders.length + " 件"}),
+      list);
+  }
+
+  function lookup() {
+    var value = phone.value.trim();
+    if (value.length < 5 || value === shown) return;
+    fetch(url + "?phone=" + encodeURIComponent(value), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && data.phone === phone.value.trim()) { shown = data.phone; render(data); } });
+  }
+
+  phone.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookup, 250); });
+  phone.addEventListener("blur", lookup);
+  if (phone.value) lookup();
+})();
