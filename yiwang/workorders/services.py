@@ -21,7 +21,7 @@ from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
 from yiwang.org.models import Category, Committee, Street, Unit
 from yiwang.org.routing import route_for
 
-from . import jobs, signals, sla
+from . import jobs, sla
 from .models import (
     AppealType, Assignment, Channel, Decision, Event, ExtensionRequest, FollowUp, ReturnReason,
     ReturnRequest, Satisfaction, Urgency, WorkOrder,
@@ -179,7 +179,6 @@ def register(
         if existing is None:
             raise
         return existing, False
-    transaction.on_commit(lambda: signals.order_registered.send(sender=WorkOrder, order=order))
     return order, True
 
 
@@ -536,3 +535,42 @@ def merge(order: WorkOrder, *, actor, master: WorkOrder, reason: str = "", now=N
         _move(order, Action.MERGE, Status.MERGED, actor=actor, now=now, reason=reason,
               data={"master": master.pk, "master_number": master.number}, fields=("master", "closed_at"))
     return order
+
+
+def rate_by_appellant(order: WorkOrder, *, actor, satisfaction: str, resolved: bool, note: str = "",
+                      now=None) -> FollowUp:
+    """The appellant's own rating of the reply (web page): it is this round's follow-up (回访).
+
+    Written exactly as :func:`follow_up` writes a call's result (a FollowUp row, the
+    order's satisfaction and resolved, a follow_up event), so the KPIs and the
+    timeline count it the same way: satisfied or basically satisfied closes the
+    order, dissatisfied leaves it in follow-up for a reopen or archive decision.
+    One rating per round: a round already rated (by the appellant or on a call)
+    is refused, never overwritten. ``actor`` is the appellant's account or the
+    system account the appeal was filed through.
+    """
+    now = _now(now)
+    _require_role(actor, roles.SELF_SERVICE, Action.FOLLOW_UP)
+    satisfaction = _choice(satisfaction, Satisfaction, "satisfaction", "满意度")
+    if not isinstance(resolved, bool):
+        raise Invalid("实际解决必须是 true 或 false", field="resolved")
+    note = _text(note, "note", label_="评价内容", required=False, max_length=1000)
+    with transaction.atomic():
+        order = _lock(order)
+        if actor.pk not in (order.appellant_user_id, order.registered_by_id):
+            raise Forbidden("只有诉求人可以评价该工单")
+        if order.status != Status.FOLLOW_UP:
+            raise IllegalTransition(f"工单当前状态为「{label(order.status)}」，不能评价", code="not_ratable")
+        if order.satisfaction:
+            raise IllegalTransition("本次答复已评价，不能重复评价", code="already_rated")
+        record = FollowUp.objects.create(order=order, round=order.reopen_count + 1, satisfaction=satisfaction,
+                                         resolved=resolved, note=note, by=actor, at=now)
+        order.satisfaction, order.resolved = satisfaction, resolved
+        closes = satisfaction != Satisfaction.DISSATISFIED
+        if closes:
+            order.closed_at = now
+        _move(order, Action.FOLLOW_UP, Status.ARCHIVED if closes else Status.FOLLOW_UP, actor=actor, now=now,
+              reason=note, data={"satisfaction": satisfaction, "resolved": resolved, "follow_up": record.pk,
+                                 "source": "appellant"},
+              fields=("satisfaction", "resolved", "closed_at"))
+    return record
