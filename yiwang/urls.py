@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from yiwang.exchange.api import OrderExportView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Before the API root: its router would read "export.xlsx" as order "export" in format "xlsx".
+    path("api/v1/workorders/export.xlsx", OrderExportView.as_view(), name="api-workorders-export"),
     path("api/v1/", include("yiwang.api")),
     path("open311/v2/", include("yiwang.open311.urls")),
     path("public/", include("yiwang.citizen.urls")),
     path("attachments/", include("yiwang.citizen.urls_staff")),
+    path("", include("yiwang.exchange.urls")),
     path("", include("yiwang.workorders.urls")),
 ]

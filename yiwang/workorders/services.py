@@ -21,7 +21,7 @@ from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
 from yiwang.org.models import Category, Committee, Street, Unit
 from yiwang.org.routing import route_for
 
-from . import jobs, sla
+from . import jobs, signals, sla
 from .models import (
     AppealType, Assignment, Channel, Decision, Event, ExtensionRequest, FollowUp, ReturnReason,
     ReturnRequest, Satisfaction, Urgency, WorkOrder,
@@ -179,6 +179,7 @@ def register(
         if existing is None:
             raise
         return existing, False
+    transaction.on_commit(lambda: signals.order_registered.send(sender=WorkOrder, order=order))
     return order, True
 
 
