@@ -1,7 +1,7 @@
 """The ``yiwang`` command.
 
     yiwang demo [--port N]        migrate SQLite, load demo data once, serve with the job worker
-    yiwang serve [--port N] [--workers N] [--no-worker]
+    yiwang serve [--port N] [--workers N] [--threads N] [--no-worker]
                                   production: DATABASE_URL for PostgreSQL, gunicorn workers + job worker
     yiwang worker                 the background job worker (SLA sweep, notifications, imports)
     yiwang apikey create NAME [--user USERNAME]
@@ -36,12 +36,22 @@ def _spawn_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "yiwang.cli", "worker"], env=os.environ.copy())
 
 
-def _gunicorn(port: int, workers: int, host: str) -> int:
+def gunicorn_command(port: int, workers: int, host: str, threads: int = 4) -> list[str]:
+    """The web server as ``serve`` runs it (``bench/intake_load.py`` runs exactly this).
+
+    gthread workers keep connections alive and let a few requests of one
+    process wait on the database at once, so a small machine needs only about
+    two processes per core instead of one per concurrent client.
+    """
+    return [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--timeout", "60", "--access-logfile", "-"]
+
+
+def _gunicorn(port: int, workers: int, host: str, threads: int = 4) -> int:
     """Run gunicorn in the foreground with the job worker beside it; stop both together."""
     worker = None if os.environ.get("YIWANG_NO_WORKER") else _spawn_worker()
-    cmd = [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application", "--bind", f"{host}:{port}",
-           "--workers", str(workers), "--timeout", "60", "--access-logfile", "-"]
-    server = subprocess.Popen(cmd, env=os.environ.copy())
+    server = subprocess.Popen(gunicorn_command(port, workers, host, threads), env=os.environ.copy())
 
     def stop(*_):
         for proc in (server, worker):
@@ -73,7 +83,7 @@ def cmd_demo(args) -> int:
     seed_demo(stdout=sys.stdout)
     _manage("collectstatic", "--no-input", "-v", "0")
     print_accounts(sys.stdout, port=args.port)
-    return _gunicorn(args.port, args.workers, args.host)
+    return _gunicorn(args.port, args.workers, args.host, args.threads)
 
 
 def cmd_serve(args) -> int:
@@ -82,7 +92,7 @@ def cmd_serve(args) -> int:
     _manage("collectstatic", "--no-input", "-v", "0")
     if args.no_worker:
         os.environ["YIWANG_NO_WORKER"] = "1"
-    return _gunicorn(args.port, args.workers, args.host)
+    return _gunicorn(args.port, args.workers, args.host, args.threads)
 
 
 def cmd_worker(args) -> int:
@@ -132,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--port", type=int, default=8000)
         s.add_argument("--host", default="127.0.0.1")
         s.add_argument("--workers", type=int, default=default_workers, help="gunicorn worker processes")
+        s.add_argument("--threads", type=int, default=4, help="threads per worker process")
         if name == "serve":
             s.add_argument("--no-worker", action="store_true", help="do not start the job worker beside the web workers")
         s.set_defaults(func=func)

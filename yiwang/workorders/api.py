@@ -7,6 +7,7 @@ scoped by :mod:`selectors`, so an order outside the user's scope is a 404.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -110,14 +111,21 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         intake = IntakeSerializer(data=request.data)
         intake.is_valid(raise_exception=True)
         data = intake.validated_data
-        order, created = services.register(
-            intake.to_intake(), actor=request.user, channel=data["channel"],
-            idempotency_key=request.headers.get("Idempotency-Key") or data.get("idempotency_key"),
-            city_number=data.get("city_number"), city_deadline=data.get("city_deadline"),
-            direct_answer=data.get("direct_answer"),
-        )
-        response = self._respond(self._reload(order.pk),
-                                 status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        # One transaction for the order, its event and the audit row of the answer: one
+        # commit (one WAL flush) per intake instead of two (bench/intake_load.py).
+        with transaction.atomic():
+            order, created = services.register(
+                intake.to_intake(), actor=request.user, channel=data["channel"],
+                idempotency_key=request.headers.get("Idempotency-Key") or data.get("idempotency_key"),
+                city_number=data.get("city_number"), city_deadline=data.get("city_deadline"),
+                direct_answer=data.get("direct_answer"),
+            )
+            if created and data.get("direct_answer") is None:
+                # Just written with its references in hand and not dispatched yet: nothing to reload.
+                order.active_assignments = []
+            else:
+                order = self._reload(order.pk)
+            response = self._respond(order, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response

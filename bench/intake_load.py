@@ -1,0 +1,415 @@
+"""Intake under load: yiwang on PostgreSQL and SQLite, and django-helpdesk beside it.
+
+Run from the repository root (needs Debian's ``wrk``: ``apt-get install wrk``, and a
+PostgreSQL server whose ``postgres`` role may create databases):
+
+    .venv/bin/python bench/intake_load.py                       # all three, 30 s each
+    .venv/bin/python bench/intake_load.py --seconds 60 --only yiwang-pg
+
+For each target it creates a fresh database (``yiwang_bench_intake`` and
+``helpdesk_bench`` on ``--pg`` and a SQLite file in a temporary directory),
+migrates it (which loads the reference data), makes an API key (yiwang) or an
+admin user with a DRF token (helpdesk), starts gunicorn exactly as ``yiwang
+serve`` does (``yiwang.cli.gunicorn_command``, same workers and threads for
+both systems), and drives it with ``wrk``: ``--connections`` concurrent clients
+on this machine (its CPU counts against the server's), each POST a different
+real appeal from ``../shared/data`` with a unique ``Idempotency-Key``.
+
+yiwang: ``POST /api/v1/workorders/`` with ``X-API-Key``. django-helpdesk (from
+PyPI, installed into ``var/bench/helpdesk-venv`` on first use, nothing of it in
+git): ``POST /api/tickets/`` of its DRF API with ``Authorization: Token``, into
+a minimal project generated in a temporary directory.
+
+After each run it checks the database: rows written by the run must equal the
+201 answers plus the requests still in flight when ``wrk`` stopped (the server
+finishes those, the client no longer reads them), and no order may lack its
+registration event. It prints one table, ``uptime`` load included, and removes
+the databases and stops every server it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("YIWANG_DATA_DIR", ROOT.parent / "shared" / "data"))
+VENV = ROOT / "var" / "bench" / "helpdesk-venv"
+HELPDESK_PACKAGES = ["django-helpdesk==2.6.1", "gunicorn", "psycopg[binary]"]
+
+# wrk's Lua: every request gets its own idempotency key and title; bodies rotate
+# through real appeals. done() prints one JSON line the bench parses.
+LUA = r"""
+local bodies = {%(bodies)s}
+local threads = {}
+-- globals, not locals: setup() and done() reach them through thread:set/get
+tid, issued, created, other = 0, 0, 0, 0
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+function init(args)
+  math.randomseed(tid * 7919)
+end
+function request()
+  issued = issued + 1
+  local b = bodies[(issued + tid * 131) %% #bodies + 1]
+  local key = "%(run)s-" .. tid .. "-" .. issued
+  wrk.headers["Idempotency-Key"] = key
+  return wrk.format("POST", nil, nil, string.format(b, key))
+end
+function response(status, headers, body)
+  if status == 201 then created = created + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local i, c, o = 0, 0, 0
+  for _, t in ipairs(threads) do
+    i = i + t:get("issued"); c = c + t:get("created"); o = o + t:get("other")
+  end
+  io.write(string.format(
+    'WRKJSON {"issued":%%d,"created":%%d,"other":%%d,"completed":%%d,"duration_us":%%d,' ..
+    '"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,' ..
+    '"status":%%d,"timeout":%%d}\n',
+    i, c, o, summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.status, summary.errors.timeout))
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    stats: dict
+    rows: int
+    check: str
+    load: str
+
+
+# --- helpers -------------------------------------------------------------------
+
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; see its log")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server did not listen on {port} within {timeout:.0f} s")
+
+
+def appeals(n: int = 400) -> list[dict]:
+    """Real appeals (title, detail) from the public data set, shortened like a phone intake."""
+    import csv
+
+    with open(DATA / "appeals_public_2019.csv", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["title"].strip() and r["detail"].strip()]
+    random.Random(12345).shuffle(rows)
+    return [{"title": r["title"].strip()[:80], "detail": r["detail"].strip()[:600]} for r in rows[:n]]
+
+
+def lua_script(bodies: list[dict], run: str) -> str:
+    """Bodies are JSON with ``%s`` where the idempotency key goes (into the title, so
+    every order is distinct); Lua long strings need no escaping."""
+    items = []
+    for body in bodies:
+        text = json.dumps(body, ensure_ascii=False).replace("%", "%%").replace("@KEY@", "%s")
+        items.append("[==[" + text + "]==]")
+    return LUA % {"bodies": ",\n".join(items), "run": run}
+
+
+def wrk(url: str, headers: dict, script: str, *, seconds: int, connections: int, threads: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as f:
+        f.write(script)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", f.name]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+    line = next(line for line in out.splitlines() if line.startswith("WRKJSON "))
+    return json.loads(line[8:])
+
+
+def start_server(cmd: list[str], env: dict, cwd: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def pg(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url + "/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def recreate_pg(admin_url: str, name: str) -> str:
+    pg(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg(admin_url, f"CREATE DATABASE {name}")
+    return f"{admin_url}/{name}"
+
+
+def query(db_url: str, sql: str, params=()) -> list[tuple]:
+    if db_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+            return conn.execute(sql.replace("%s", "?"), params).fetchall()
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def verify(stats: dict, written: int, events_missing: int) -> str:
+    """Every acknowledged order is in the database, nothing doubled, nothing lost."""
+    in_flight = stats["issued"] - stats["completed"]
+    socket_errors = stats["connect"] + stats["read"] + stats["write"] + stats["timeout"]
+    problems = []
+    if events_missing:
+        problems.append(f"{events_missing} orders without their registration event")
+    if socket_errors == 0 and written != stats["created"] + in_flight:
+        problems.append(f"{written} rows != {stats['created']} created + {in_flight} in flight at stop")
+    if not stats["created"] <= written <= stats["created"] + in_flight + socket_errors:
+        problems.append(f"{written} rows outside [{stats['created']}, created + in flight + socket errors]")
+    return "; ".join(problems) or f"ok ({stats['created']} acknowledged + {in_flight} in flight at stop = {written} rows)"
+
+
+# --- yiwang ------------------------------------------------------------------------
+
+def yiwang_env(db_url: str, var_dir: Path) -> dict:
+    env = os.environ.copy()
+    env.update(DATABASE_URL=db_url, YIWANG_VAR_DIR=str(var_dir), YIWANG_DEBUG="0", YIWANG_LOG_LEVEL="WARNING",
+               YIWANG_SECRET_KEY="bench-" + os.urandom(8).hex(), PYTHONPATH=str(ROOT))
+    return env
+
+
+def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
+    sys.path.insert(0, str(ROOT))
+    from yiwang.cli import gunicorn_command
+
+    var_dir = tmp / name
+    (var_dir / "static").mkdir(parents=True)
+    env = yiwang_env(db_url, var_dir)
+    py = [sys.executable, "-m", "yiwang.cli"]
+    subprocess.run(py + ["manage", "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True)
+    raw = subprocess.run(py + ["apikey", "create", "bench-intake"], env=env, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    streets = [r[0] for r in query(db_url, "SELECT code FROM org_street ORDER BY code")]
+    categories = [r[0] for r in query(db_url, "SELECT code FROM org_category WHERE level = 3 AND active ORDER BY code")]
+    rnd = random.Random(7)
+    bodies = [{
+        "title": a["title"] + " @KEY@", "content": a["detail"], "street": rnd.choice(streets),
+        "category": rnd.choice(categories), "appeal_type": rnd.choice(["request", "complaint", "consultation"]),
+        "appellant_name": rnd.choice("张王李赵刘陈杨黄") + rnd.choice(["先生", "女士", "伟", "芳", "敏"]),
+        "appellant_phone": f"1{rnd.randint(3, 9)}{rnd.randint(0, 999999999):09d}",
+        "address": f"{rnd.choice(['曲阳路', '四平路', '广中路', '欧阳路', '嘉兴路'])}{rnd.randint(1, 999)}号",
+    } for a in appeals()]
+    port = free_port()
+    cmd = gunicorn_command(port, args.workers, "127.0.0.1", args.threads)
+    server = start_server(cmd, env, ROOT, tmp / f"{name}.log")
+    try:
+        wait_port(port, server)
+        url = f"http://127.0.0.1:{port}/api/v1/workorders/"
+        headers = {"X-API-Key": raw, "Content-Type": "application/json"}
+        wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
+        load = load_avg()
+        stats = wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds, connections=args.connections,
+                    threads=args.wrk_threads)
+    finally:
+        stop_server(server)
+    written = query(db_url, "SELECT count(*) FROM workorders_workorder WHERE idempotency_key LIKE %s",
+                    ("%:main-%",))[0][0]
+    missing = query(db_url, "SELECT count(*) FROM workorders_workorder o WHERE o.idempotency_key LIKE %s AND NOT "
+                    "EXISTS (SELECT 1 FROM workorders_event e WHERE e.order_id = o.id AND e.action = 'register')",
+                    ("%:main-%",))[0][0]
+    return Result(name, stats, written, verify(stats, written, missing), load)
+
+
+# --- django-helpdesk ------------------------------------------------------------------
+
+HELPDESK_SETTINGS = """
+SECRET_KEY = "bench-helpdesk"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+INSTALLED_APPS = [
+    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+    "django.contrib.messages", "django.contrib.staticfiles", "django.contrib.sites", "django.contrib.humanize",
+    "rest_framework", "rest_framework.authtoken", "helpdesk",
+]
+SITE_ID = 1
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware", "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware", "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "bench_urls"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True, "OPTIONS": {
+    "context_processors": ["django.template.context_processors.request", "django.contrib.auth.context_processors.auth",
+                           "django.contrib.messages.context_processors.messages"]}}]
+import dj_database_url
+DATABASES = {"default": dj_database_url.parse(%(db)r, conn_max_age=60)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "Asia/Shanghai"
+STATIC_URL = "/static/"
+MEDIA_ROOT = %(media)r
+# No mail server here: the console would cost a write per ticket, the dummy backend costs nothing.
+EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"]}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+"""
+
+HELPDESK_URLS = """
+from django.urls import include, path
+urlpatterns = [path("", include("helpdesk.urls"))]
+"""
+
+HELPDESK_SETUP = """
+import django; django.setup()
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from helpdesk.models import Queue
+user = get_user_model().objects.create_superuser("bench", "bench@example.org", "bench-pass-1")
+queue = Queue.objects.create(title="12345", slug="hotline")
+print(Token.objects.create(user=user).key, queue.pk)
+"""
+
+
+def helpdesk_python() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *HELPDESK_PACKAGES, "dj-database-url"], check=True)
+    return python
+
+
+def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
+    python = helpdesk_python()
+    project = tmp / "helpdesk-project"
+    (project / "media").mkdir(parents=True)
+    (project / "bench_settings.py").write_text(HELPDESK_SETTINGS % {"db": db_url, "media": str(project / "media")})
+    (project / "bench_urls.py").write_text(HELPDESK_URLS)
+    env = os.environ.copy()
+    env.update(DJANGO_SETTINGS_MODULE="bench_settings", PYTHONPATH=str(project))
+    subprocess.run([str(python), "-m", "django", "migrate", "--no-input", "-v", "0"], env=env, cwd=project, check=True)
+    token, queue = subprocess.run([str(python), "-c", HELPDESK_SETUP], env=env, cwd=project, check=True,
+                                  capture_output=True, text=True).stdout.split()
+    bodies = [{"queue": int(queue), "title": a["title"] + " @KEY@", "description": a["detail"], "priority": 3,
+               "submitter_email": "caller@example.org"} for a in appeals()]
+    port = free_port()
+    cmd = [str(python), "-m", "gunicorn", "bench_wsgi:application", *gunicorn_flags(port, args)]
+    (project / "bench_wsgi.py").write_text("from django.core.wsgi import get_wsgi_application\n"
+                                           "application = get_wsgi_application()\n")
+    server = start_server(cmd, env, project, tmp / "helpdesk.log")
+    try:
+        wait_port(port, server)
+        url = f"http://127.0.0.1:{port}/api/tickets/"
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
+        load = load_avg()
+        stats = wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds, connections=args.connections,
+                    threads=args.wrk_threads)
+    finally:
+        stop_server(server)
+    written = query(db_url, "SELECT count(*) FROM helpdesk_ticket WHERE title LIKE %s", ("% main-%",))[0][0]
+    return Result("django-helpdesk-pg", stats, written, verify(stats, written, 0), load)
+
+
+def gunicorn_flags(port: int, args) -> list[str]:
+    """The flags of ``yiwang.cli.gunicorn_command`` after the application, so both systems run alike."""
+    sys.path.insert(0, str(ROOT))
+    from yiwang.cli import gunicorn_command
+
+    return gunicorn_command(port, args.workers, "127.0.0.1", args.threads)[4:]
+
+
+# --- report ----------------------------------------------------------------------------
+
+def report(results: list[Result], args) -> None:
+    print(f"\n{args.connections} concurrent clients (wrk, {args.wrk_threads} threads) for {args.seconds} s; "
+          f"gunicorn {args.workers} workers x {args.threads} threads (gthread); {os.cpu_count()} CPUs")
+    head = f"{'target':<20} {'intakes/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}  {'load before':<15} check"
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        s = r.stats
+        errors = s["other"] + s["connect"] + s["read"] + s["write"] + s["timeout"]
+        rate = s["created"] / (s["duration_us"] / 1e6)
+        print(f"{r.name:<20} {rate:>9.0f} {s['p50_us'] / 1000:>7.1f} {s['p90_us'] / 1000:>7.1f} "
+              f"{s['p99_us'] / 1000:>7.1f} {s['max_us'] / 1000:>7.1f} {errors:>6}  {r.load:<15} {r.check}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=int, default=30)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--workers", type=int, default=4, help="gunicorn processes (both systems)")
+    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per process (both systems)")
+    p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
+    p.add_argument("--only", action="append", choices=["yiwang-pg", "yiwang-sqlite", "helpdesk-pg"],
+                   help="run only these targets (repeatable)")
+    args = p.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    targets = args.only or ["yiwang-pg", "helpdesk-pg", "yiwang-sqlite"]
+    tmp = Path(tempfile.mkdtemp(prefix="yiwang-intake-bench-"))
+    results = []
+    try:
+        for target in targets:
+            print(f"{target} …", file=sys.stderr, flush=True)
+            if target == "yiwang-pg":
+                db = recreate_pg(args.pg, "yiwang_bench_intake")
+                try:
+                    results.append(run_yiwang(target, db, args, tmp))
+                finally:
+                    pg(args.pg, "DROP DATABASE IF EXISTS yiwang_bench_intake WITH (FORCE)")
+            elif target == "yiwang-sqlite":
+                results.append(run_yiwang(target, f"sqlite:///{tmp / 'intake.sqlite3'}", args, tmp))
+            else:
+                db = recreate_pg(args.pg, "helpdesk_bench")
+                try:
+                    results.append(run_helpdesk(db, args, tmp))
+                finally:
+                    pg(args.pg, "DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)")
+    finally:
+        report(results, args)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
