@@ -445,3 +445,11 @@ def test_only_the_appellants_channel_may_rate(world, make_order):
     with pytest.raises(Forbidden):  # a system account that did not file it
         services.rate_by_appellant(order, actor=world.system, satisfaction="satisfied", resolved=True)
     assert not FollowUp.objects.filter(order=order).exists()
+
+
+def test_order_page_shows_the_gallery_to_staff(world):
+    order, item = _order_with_photo(world)
+    body = staff(world.dispatcher).get(f"/orders/{order.pk}/").content.decode()
+    assert "现场照片（1）" in body and f'src="/attachments/{item.pk}/"' in body
+    _, other, _ = file_appeal(appellant_phone="13700002222")
+    assert "现场照片" not in staff(world.dispatcher).get(f"/orders/{other.pk}/").content.decode()
