@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from yiwang.demo.factories import DEMO_PASSWORD
 
@@ -62,13 +63,17 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def chromium(django_db_setup):
     """One headless Chromium per test module (starting it costs about a second).
 
     Playwright's sync API keeps an asyncio loop running in this thread while it is open,
     and Django then refuses ORM calls from it ("async context"). The tests and the
     live server's shared SQLite connection are plain synchronous code, so the guard is
     lifted for as long as the browser is open, and restored for the tests that follow.
+
+    With that loop running, Django (through asgiref) also hands this thread fresh
+    connection objects; the test database's serialized reference data is carried over
+    to them so that serialized rollback can restore it before each test.
     """
     _require_chromium()
     try:
@@ -80,7 +85,11 @@ def chromium():
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
+        serialized = {conn.alias: getattr(conn, "_test_serialized_contents", None) for conn in connections.all()}
         with sync_playwright() as pw:
+            for alias, contents in serialized.items():
+                if contents is not None:
+                    connections[alias]._test_serialized_contents = contents
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
             yield browser
             browser.close()

@@ -106,7 +106,7 @@ class RegisterForm(IntakeBase):
         phone = self.fields["appellant_phone"].widget.attrs
         phone.update(autofocus=True, inputmode="tel", autocomplete="off", **{"data-caller-history": "1"})
         # Alt+Z jumps to the direct answer (直办) from anywhere in the form.
-        self.fields["direct_answer"].widget.attrs["accesskey"] = "z"
+        self.fields["direct_answer"].widget.attrs["data-direct-answer"] = "1"
 
 
 class SelfServiceForm(IntakeBase):

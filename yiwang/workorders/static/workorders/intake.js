@@ -4,10 +4,16 @@
 (function () {
   var form = document.getElementById("intake-form");
   if (!form) return;
+  // Alt+Z jumps to the direct answer (直办). Handled here rather than with accesskey,
+  // whose modifier keys differ between browsers.
+  var direct = form.querySelector("[data-direct-answer]");
   form.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       form.requestSubmit();
+    } else if (direct && event.altKey && event.code === "KeyZ") {
+      event.preventDefault();
+      direct.focus();
     }
   });
 
