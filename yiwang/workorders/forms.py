@@ -142,6 +142,7 @@ class PageFilterSet(WorkOrderFilterSet):
         self.user, self.now = user, now or timezone.now()
         # Level 1 and 2 only: each takes its sub-categories, and the select stays short.
         self.filters["category"].queryset = Category.objects.filter(level__lte=2).order_by("code")
+        self.filters["category"].extra["empty_label"] = "（不限）"
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
