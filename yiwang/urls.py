@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/workorders/export.xlsx", OrderExportView.as_view(), name="api-workorders-export"),
     path("api/v1/", include("yiwang.api")),
     path("open311/v2/", include("yiwang.open311.urls")),
+    path("dispatch/", include("yiwang.smartdispatch.urls")),
     path("public/", include("yiwang.citizen.urls")),
     path("attachments/", include("yiwang.citizen.urls_staff")),
     path("", include("yiwang.exchange.urls")),

@@ -21,6 +21,8 @@ from yiwang.org.routing import route_for
 from yiwang.workorders import services, sla
 from yiwang.workorders.models import AppealType, Channel, ReturnReason, Urgency, WorkOrder
 
+from yiwang.smartdispatch import demo as smartdispatch_demo
+
 from . import factories, history
 
 # (username, role, unit code, display name)
@@ -66,6 +68,7 @@ def seed_demo(stdout=None, *, now: dt.datetime | None = None) -> dict:
             totals = history.seed_history(stdout=stdout, now=now)
             stdout.write(f"  history: {totals['orders']} orders, {totals['events']} events in {totals['seconds']} s\n")
             live = seed_live_orders(now=now or timezone.now(), stdout=stdout)
+            smartdispatch_demo.prepare(stdout)
     finally:
         queue_log.setLevel(level)
     seconds = round(time.monotonic() - started, 1)

@@ -255,6 +255,7 @@ def confirm(order: WorkOrder, *, actor, now=None) -> WorkOrder:
         raise Invalid("该建议没有可用的主办单位，请改派并指定单位", field="lead_unit", code="no_route")
     reason = f"确认智能派单建议（{suggestion.label}，置信度 {suggestion.confidence:.2f}）"
     with transaction.atomic():
+        _still_registered(order)
         order = orders.dispatch(order, actor=actor, lead_unit=suggestion.lead_unit,
                                 co_units=list(suggestion.co_units.all()), reason=reason, now=now)
         _feedback(suggestion, order, DispatchFeedback.Kind.CONFIRM, by=actor, now=now,
@@ -277,12 +278,21 @@ def correct(order: WorkOrder, *, actor, category: Category | None, lead_unit: Un
         lead_unit, co_units = route.lead_unit, list(co_units) or route.co_units
     reason = f"改派：智能建议「{suggestion.label}」→「{category.path}」" + (f"，{note.strip()}" if note.strip() else "")
     with transaction.atomic():
+        _still_registered(order)
         order = orders.dispatch(order, actor=actor, lead_unit=lead_unit, co_units=list(co_units), reason=reason,
                                 now=now)
         _feedback(suggestion, order, DispatchFeedback.Kind.CORRECT, by=actor, now=now, final_category=category,
                   final_unit=lead_unit, note=note)
         DispatchSuggestion.objects.filter(pk=suggestion.pk).update(outcome=Outcome.CORRECTED)
     return order
+
+
+def _still_registered(order: WorkOrder) -> None:
+    """Lock the order and refuse unless it still awaits dispatch (a second click must not re-dispatch)."""
+    current = WorkOrder.objects.select_for_update().only("status").get(pk=order.pk)
+    if current.status != Status.REGISTERED:
+        raise IllegalTransition(f"工单当前状态为「{current.get_status_display()}」，不能执行「派单」",
+                                code="not_awaiting_dispatch")
 
 
 def _top(label: str) -> Category | None:
