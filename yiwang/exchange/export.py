@@ -78,7 +78,9 @@ def safe_value(sheet, value):
     """A value ready for the sheet; text is kept as text, never read as a formula."""
     if not isinstance(value, str):
         return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)[:EXCEL_CELL_LIMIT]
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters a sheet cannot hold
+    value = value[:EXCEL_CELL_LIMIT]
     if value.startswith("="):
         # openpyxl writes a string starting with "=" as a formula: an appellant's
         # title "=HYPERLINK(…)" must stay the text it is.

@@ -5,9 +5,14 @@ from __future__ import annotations
 from django_q.tasks import async_task
 
 
+# A large file takes minutes (about 200 rows/s on SQLite): more than the cluster's default timeout.
+IMPORT_TIMEOUT_S = 3600
+
+
 def queue_import(run_id: int) -> str:
     """Queue the import of an :class:`ImportRun` (call after the row is committed)."""
-    return async_task("yiwang.exchange.jobs.run_import", run_id, task_name=f"import-run-{run_id}")
+    return async_task("yiwang.exchange.jobs.run_import", run_id, task_name=f"import-run-{run_id}",
+                      timeout=IMPORT_TIMEOUT_S)
 
 
 def run_import(run_id: int) -> str:

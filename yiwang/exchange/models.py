@@ -40,6 +40,8 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField("上传时间", auto_now_add=True, db_index=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # Touched with every progress report: a run whose job died shows it by going quiet.
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
     rows_total = models.PositiveIntegerField("数据行数", default=0)
     rows_checked = models.PositiveIntegerField("已校验行数", default=0)
     rows_to_write = models.PositiveIntegerField("待写入行数", default=0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from yiwang.accounts import roles
@@ -50,19 +52,22 @@ def import_run_create(*, actor, file_name: str, content: bytes, mode: str) -> Im
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
+    from django.template.defaultfilters import filesizeformat
+
+    return filesizeformat(size)
 
 
 def import_run_execute(run_id: int) -> ImportRun | None:
     """Import the run's file as its uploader, recording progress and the report on the row.
 
     Safe to run again (a retried job): rows already imported are found by
-    their idempotency keys and counted as existing.
+    their idempotency keys and counted as existing. A job delivered twice (the
+    queue hands a task out again when it runs longer than the broker's retry
+    time) finds the run claimed and does nothing.
     """
-    run = ImportRun.objects.filter(pk=run_id).select_related("created_by").first()
-    if run is None or run.finished:
-        return run
-    _update(run, status=ImportRun.Status.CHECKING, started_at=timezone.now(), rows_checked=0, rows_written=0)
+    if not _claim(run_id):
+        return ImportRun.objects.filter(pk=run_id).first()
+    run = ImportRun.objects.select_related("created_by").get(pk=run_id)
     report = importers.ImportReport(path=run.file_name, sha256=run.sha256, mode=run.mode)
     actor = run.created_by
     try:
@@ -96,7 +101,20 @@ def import_run_execute(run_id: int) -> ImportRun | None:
     return _finish(run, report, status=status, message=message)
 
 
+STALE_AFTER = dt.timedelta(seconds=60)
+
+
+def _claim(run_id: int) -> bool:
+    """Take the run for this job: a queued one, or one whose job went quiet (a conditional UPDATE, race-free)."""
+    now = timezone.now()
+    active = (ImportRun.Status.CHECKING, ImportRun.Status.WRITING)
+    return bool(ImportRun.objects.filter(pk=run_id).filter(
+        Q(status=ImportRun.Status.QUEUED) | Q(status__in=active, heartbeat_at__lt=now - STALE_AFTER)
+    ).update(status=ImportRun.Status.CHECKING, started_at=now, heartbeat_at=now, rows_checked=0, rows_written=0))
+
+
 def _update(run: ImportRun, **fields) -> None:
+    fields["heartbeat_at"] = timezone.now()
     for name, value in fields.items():
         setattr(run, name, value)
     ImportRun.objects.filter(pk=run.pk).update(**fields)
