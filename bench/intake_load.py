@@ -20,10 +20,9 @@ PyPI, installed into ``var/bench/helpdesk-venv`` on first use, nothing of it in
 git): ``POST /api/tickets/`` of its DRF API with ``Authorization: Token``, into
 a minimal project generated in a temporary directory.
 
-After each run it checks the database: rows written by the run must equal the
-201 answers plus the requests still in flight when ``wrk`` stopped (the server
-finishes those, the client no longer reads them), and no order may lack its
-registration event. It prints one table, ``uptime`` load included, and removes
+After each run it checks the database: every 201 answer has its row, and the only
+extra rows are requests still in flight when ``wrk`` stopped (the server finishes
+those, the client no longer reads them); no order may lack its registration event. It prints one table, ``uptime`` load included, and removes
 the databases and stops every server it started.
 """
 
@@ -46,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("YIWANG_DATA_DIR", ROOT.parent / "shared" / "data"))
 VENV = ROOT / "var" / "bench" / "helpdesk-venv"
-HELPDESK_PACKAGES = ["django-helpdesk==2.6.1", "gunicorn", "psycopg[binary]"]
+HELPDESK_PACKAGES = ["django-helpdesk[teams]==2.6.1", "gunicorn", "psycopg[binary]"]
 
 # wrk's Lua: every request gets its own idempotency key and title; bodies rotate
 # through real appeals. done() prints one JSON line the bench parses.
@@ -201,11 +200,11 @@ def verify(stats: dict, written: int, events_missing: int) -> str:
     problems = []
     if events_missing:
         problems.append(f"{events_missing} orders without their registration event")
-    if socket_errors == 0 and written != stats["created"] + in_flight:
-        problems.append(f"{written} rows != {stats['created']} created + {in_flight} in flight at stop")
+    # A request in flight when wrk stops may or may not have reached the server yet.
     if not stats["created"] <= written <= stats["created"] + in_flight + socket_errors:
-        problems.append(f"{written} rows outside [{stats['created']}, created + in flight + socket errors]")
-    return "; ".join(problems) or f"ok ({stats['created']} acknowledged + {in_flight} in flight at stop = {written} rows)"
+        problems.append(f"{written} rows outside [{stats['created']} acknowledged, + {in_flight} in flight]")
+    return "; ".join(problems) or (f"ok: {stats['created']} acknowledged, {written} rows "
+                                   f"({written - stats['created']} of {in_flight} in flight at stop)")
 
 
 # --- yiwang ------------------------------------------------------------------------
@@ -268,7 +267,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 INSTALLED_APPS = [
     "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
     "django.contrib.messages", "django.contrib.staticfiles", "django.contrib.sites", "django.contrib.humanize",
-    "rest_framework", "rest_framework.authtoken", "helpdesk",
+    "rest_framework", "rest_framework.authtoken", "account", "pinax.invitations", "pinax.teams", "helpdesk",
 ]
 SITE_ID = 1
 MIDDLEWARE = [
