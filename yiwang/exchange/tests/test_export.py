@@ -114,3 +114,13 @@ def test_rest_export_uses_the_same_filters_and_token_auth(world, orders):
     assert rows[0]["联系电话"] == "137****1234"
     assert bad.status_code == 400 and "status" in bad.json()["errors"]
     assert Client().get("/api/v1/workorders/export.xlsx").status_code in (401, 403)
+
+
+def test_the_list_page_links_to_the_export_with_its_filters(world, orders):
+    street = factories.street("曲阳路").code
+
+    page = client_for(world.supervisor).get(f"/orders/?street={street}&page=1").content.decode()
+    operator_page = client_for(world.operator).get("/orders/").content.decode()
+
+    assert f'href="/orders/export.xlsx?street={street}"' in page
+    assert 'href="/imports/"' not in page and 'href="/imports/"' in operator_page
