@@ -7,6 +7,8 @@
     yiwang apikey create NAME [--user USERNAME]
                                   print a new API key for Open311 and REST clients
     yiwang sweep                  run the SLA sweep once now
+    yiwang dispatch train|evaluate|predict
+                                  the intelligent-dispatch classifier (see yiwang/smartdispatch/cli.py)
     yiwang manage ...             any Django management command
 """
 
@@ -153,6 +155,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--user", help="act as this existing user (default: a new system account)")
     create.set_defaults(func=cmd_apikey)
+    from yiwang.smartdispatch import cli as dispatch_cli
+
+    dispatch_cli.add_parser(sub)
     m = sub.add_parser("manage")
     m.add_argument("rest", nargs=argparse.REMAINDER)
     m.set_defaults(func=cmd_manage)
@@ -161,6 +166,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "dispatch":
+        _django()
+        from yiwang.smartdispatch.cli import run
+
+        return run(args.func, args)
     return args.func(args)
 
 
