@@ -246,7 +246,9 @@ def dispatch_queue(user) -> QuerySet[WorkOrder]:
     """Orders awaiting dispatch, urgent and oldest first, with what the queue shows and routes on."""
     return (
         visible_orders(user).filter(status=Status.REGISTERED)
-        .select_related("category__parent__parent", "street", "committee")
+        # The queue row shows intelligent dispatch's suggestion (smartdispatch) beside the rules' route.
+        .select_related("category__parent__parent", "street", "committee",
+                        "dispatch_suggestion__lead_unit", "dispatch_suggestion__street")
         .order_by(_URGENT_FIRST, "created_at", "id")
     )
 
