@@ -6,6 +6,8 @@ Serializers only translate. Rules live in :mod:`services`; who sees what in
 
 from __future__ import annotations
 
+import copy
+
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -40,6 +42,29 @@ ACTION_ENDPOINTS = {
 }
 
 
+class FieldsBuiltOnce:
+    """A serializer whose fields are made once per class, not once per instance.
+
+    DRF makes every field of a serializer anew for each instance: a ModelSerializer
+    maps each model field again, and ``Field.__deepcopy__`` re-runs ``__init__`` for
+    every declared one. For the intake (one input and one detail serializer) that was
+    a third of the CPU of a request (bench/intake_cpu.py). The fields depend only on
+    the class, so they are made once; an instance gets a shallow copy of each, which
+    ``bind()`` then ties to it (name, parent, source) without touching the template.
+    Nested serializers are deep-copied as DRF does: they carry per-instance state
+    (their own bound fields, a list serializer's child).
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        template = cls.__dict__.get("_fields_template")
+        if template is None:
+            template = super().get_fields()
+            cls._fields_template = template  # a benign race: two threads build equal dicts
+        return {name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+                for name, field in template.items()}
+
+
 # --- input: reference data by code ---------------------------------------------
 
 class CodeField(serializers.SlugRelatedField):
@@ -71,7 +96,7 @@ class StreetField(CodeField):
         return street
 
 
-class IntakeSerializer(serializers.Serializer):
+class IntakeSerializer(FieldsBuiltOnce, serializers.Serializer):
     """A new appeal. ``street`` takes a code or a name; the other references take codes."""
 
     title = serializers.CharField(max_length=200)
@@ -197,7 +222,7 @@ class AllowedActionSerializer(serializers.Serializer):
     endpoint = serializers.CharField(help_text="POST /api/v1/workorders/{id}/{endpoint}/")
 
 
-class WorkOrderSerializer(serializers.ModelSerializer):
+class WorkOrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A work order as lists show it. Expects the queryset of ``selectors.order_list``."""
 
     status_label = serializers.CharField(source="get_status_display", read_only=True)
