@@ -13,9 +13,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from yiwang.org.api import CategoryRefSerializer, CommitteeRefSerializer, StreetSerializer, UnitRefSerializer
-from yiwang.org.models import Category, Committee, Street, Unit
+from yiwang.org.models import Unit
 
-from . import selectors, services
+from . import refcache, selectors, services
 from .models import AppealType, Assignment, Channel, Event, ReturnReason, Satisfaction, Urgency, WorkOrder
 from .states import Action
 
@@ -79,18 +79,45 @@ class CodeField(serializers.SlugRelatedField):
         super().__init__(**kwargs)
 
 
-class StreetField(CodeField):
+class CachedCodeField(CodeField):
+    """A CodeField that asks the per-process reference cache first (see :mod:`.refcache`)."""
+
+    table: refcache.ReferenceTable  # a class attribute: field kwargs are deep-copied, the cache must not be
+
+    def __init__(self, noun: str, **kwargs):
+        super().__init__(noun, queryset=self.table.queryset, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            return super().to_internal_value(data)  # numbers and bad types as before
+        row = self.table.get(data, lambda rows: rows.filter(code=data).first())
+        if row is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return row
+
+
+class CategoryField(CachedCodeField):
+    table = refcache.categories
+
+
+class CommitteeField(CachedCodeField):
+    table = refcache.committees
+
+
+class StreetField(CachedCodeField):
     """A street by its statistics code (310109010) or its name, with or without 街道 (曲阳路, 曲阳路街道)."""
+
+    table = refcache.streets
 
     def __init__(self, **kwargs):
         kwargs.setdefault("error_messages", {"does_not_exist": "街道「{value}」不存在（可填代码或名称）",
                                              "invalid": "街道格式无效"})
-        super().__init__("街道", queryset=Street.objects.all(), **kwargs)
+        super().__init__("街道", **kwargs)
 
     def to_internal_value(self, data):
         value = str(data).strip()
         names = {value, value.removesuffix("街道")}
-        street = self.get_queryset().filter(Q(code=value) | Q(name__in=names)).first()
+        street = self.table.get(value, lambda rows: rows.filter(Q(code=value) | Q(name__in=names)).first())
         if street is None:
             self.fail("does_not_exist", slug_name=self.slug_field, value=value)
         return street
@@ -103,9 +130,9 @@ class IntakeSerializer(FieldsBuiltOnce, serializers.Serializer):
     content = serializers.CharField(max_length=20000)
     appeal_type = serializers.ChoiceField(AppealType.choices, default=AppealType.REQUEST)
     urgency = serializers.ChoiceField(Urgency.choices, default=Urgency.NORMAL)
-    category = CodeField("分类", queryset=Category.objects.filter(active=True), required=False, allow_null=True)
+    category = CategoryField("分类", required=False, allow_null=True)
     street = StreetField(required=False, allow_null=True)
-    committee = CodeField("居委", queryset=Committee.objects.select_related("street"), required=False, allow_null=True)
+    committee = CommitteeField("居委", required=False, allow_null=True)
     address = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     latitude = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, allow_null=True)
     longitude = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, allow_null=True)
