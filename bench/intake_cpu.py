@@ -47,7 +47,8 @@ def setup() -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=300)
-    p.add_argument("--profile", type=int, default=0, help="also profile this many intakes (cProfile)")
+    p.add_argument("--profile", type=int, default=0, help="also profile this many intakes (cProfile, CPU time)")
+    p.add_argument("--profile-out", help="write the profile there too (for pstats, snakeviz)")
     args = p.parse_args()
     raw = setup()
     from django.db import connection
@@ -94,6 +95,8 @@ def main() -> None:
 
         profiler = cProfile.Profile(time.process_time)  # CPU, not waits on the database
         profiler.runcall(lambda: [post() for _ in range(args.profile)])
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
 
