@@ -205,7 +205,8 @@ def _maybe_auto_dispatch(suggestion: DispatchSuggestion, order: WorkOrder, *, no
     try:
         with transaction.atomic():
             orders.dispatch(order, actor=system_actor(), lead_unit=suggestion.lead_unit,
-                            co_units=list(suggestion.co_units.all()), reason=reason, now=now)
+                            co_units=list(suggestion.co_units.all()), reason=reason,
+                            category=suggestion.category, now=now)
             DispatchSuggestion.objects.filter(pk=suggestion.pk).update(outcome=Outcome.AUTO, auto_dispatched=True)
     except (IllegalTransition, Invalid) as exc:
         # A dispatcher was quicker, or the unit was disabled meanwhile: leave it to people.
@@ -257,7 +258,8 @@ def confirm(order: WorkOrder, *, actor, now=None) -> WorkOrder:
     with transaction.atomic():
         _still_registered(order)
         order = orders.dispatch(order, actor=actor, lead_unit=suggestion.lead_unit,
-                                co_units=list(suggestion.co_units.all()), reason=reason, now=now)
+                                co_units=list(suggestion.co_units.all()), reason=reason,
+                                category=suggestion.category, now=now)
         _feedback(suggestion, order, DispatchFeedback.Kind.CONFIRM, by=actor, now=now,
                   final_category=suggestion.category or _top(suggestion.label), final_unit=suggestion.lead_unit)
         DispatchSuggestion.objects.filter(pk=suggestion.pk).update(outcome=Outcome.CONFIRMED)
@@ -280,7 +282,7 @@ def correct(order: WorkOrder, *, actor, category: Category | None, lead_unit: Un
     with transaction.atomic():
         _still_registered(order)
         order = orders.dispatch(order, actor=actor, lead_unit=lead_unit, co_units=list(co_units), reason=reason,
-                                now=now)
+                                category=category, now=now)
         _feedback(suggestion, order, DispatchFeedback.Kind.CORRECT, by=actor, now=now, final_category=category,
                   final_unit=lead_unit, note=note)
         DispatchSuggestion.objects.filter(pk=suggestion.pk).update(outcome=Outcome.CORRECTED)

@@ -238,13 +238,21 @@ def answer_directly(order: WorkOrder, *, actor, answer: str, now=None) -> WorkOr
 # --- dispatch and the unit's work -------------------------------------------
 
 def dispatch(order: WorkOrder, *, actor, lead_unit: Unit | None = None, co_units=(), reason: str = "",
-             now=None) -> WorkOrder:
-    """派单 to a lead unit and co-units; without a lead unit, the routing rules choose."""
+             category: Category | None = None, now=None) -> WorkOrder:
+    """派单 to a lead unit and co-units; without a lead unit, the routing rules choose.
+
+    ``category`` classifies (or reclassifies) the order as it is dispatched, as a
+    dispatcher does when confirming or correcting intelligent dispatch; the event
+    keeps the category it had before.
+    """
     now = _now(now)
     _require_role(actor, roles.CAN_DISPATCH, Action.DISPATCH)
     with transaction.atomic():
         order = _lock(order)
         _check(order, Action.DISPATCH, Status.DISPATCHED)
+        previous_category = order.category_id
+        if category is not None:
+            order.category = category
         routed = None
         if lead_unit is None:
             routed = route_for(order.category, order.street)
@@ -262,9 +270,11 @@ def dispatch(order: WorkOrder, *, actor, lead_unit: Unit | None = None, co_units
         _move(order, Action.DISPATCH, Status.DISPATCHED, actor=actor, now=now, unit=lead_unit, reason=reason,
               data={"lead_unit": lead_unit.pk, "co_units": [u.pk for u in co_units],
                     "rule": routed.rule.pk if routed and routed.rule else None,
-                    "handle_deadline": order.handle_deadline.isoformat()},
+                    "handle_deadline": order.handle_deadline.isoformat(),
+                    **({"category": category.pk, "previous_category": previous_category}
+                       if category is not None and category.pk != previous_category else {})},
               fields=("lead_unit", "dispatched_at", "signed_at", "extension_hours", "sla_state", "sign_overdue",
-                      "sign_deadline", "handle_deadline", "yellow_at"))
+                      "sign_deadline", "handle_deadline", "yellow_at", "category"))
     return order
 
 

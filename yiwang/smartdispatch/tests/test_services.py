@@ -105,6 +105,8 @@ def test_confirm_dispatches_as_suggested_and_records_the_confirmation(
     assert order.events.get(action=Action.DISPATCH).reason.startswith("确认智能派单建议")
     s.refresh_from_db()
     assert s.outcome == Outcome.CONFIRMED
+    order.refresh_from_db()
+    assert order.category == s.category  # confirming classifies the order as suggested
 
 
 def test_correct_dispatches_by_the_chosen_category_and_records_both_labels(
@@ -114,6 +116,10 @@ def test_correct_dispatches_by_the_chosen_category_and_records_both_labels(
     s = order.dispatch_suggestion
     other = Category.objects.get(level=1, name="交通运输" if s.label != "交通运输" else "环境保护")
     order = services.correct(order, actor=world.dispatcher, category=other, note="属于交通管理")
+    order.refresh_from_db()
+    assert order.category == other
+    event = order.events.get(action=Action.DISPATCH)
+    assert event.data["category"] == other.pk and "previous_category" in event.data
     expected = route_for(other, order.street).lead_unit
     assert order.status == Status.DISPATCHED and order.lead_unit == expected
     fb = DispatchFeedback.objects.get()
