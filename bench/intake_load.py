@@ -376,8 +376,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=int, default=30)
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--workers", type=int, default=4, help="gunicorn processes (both systems)")
-    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per process (both systems)")
+    # The defaults of ``yiwang serve`` (yiwang/cli.py), for both systems.
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn processes (both systems)")
+    p.add_argument("--threads", type=int, default=8, help="gunicorn threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--only", action="append", choices=["yiwang-pg", "yiwang-sqlite", "helpdesk-pg"],

@@ -41,9 +41,9 @@ def _spawn_worker() -> subprocess.Popen:
 def gunicorn_command(port: int, workers: int, host: str, threads: int = 4) -> list[str]:
     """The web server as ``serve`` runs it (``bench/intake_load.py`` runs exactly this).
 
-    gthread workers keep connections alive and let a few requests of one
-    process wait on the database at once, so a small machine needs only about
-    two processes per core instead of one per concurrent client.
+    gthread workers keep connections alive and let several requests of one
+    process wait on the database at once, so a small machine needs only one
+    process per core instead of one per concurrent client.
     """
     return [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application", "--bind", f"{host}:{port}",
             "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
@@ -139,12 +139,18 @@ def cmd_manage(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yiwang", description="yiwang: 12345 hotline and digital-governance platform")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, func, default_workers in (("demo", cmd_demo, 2), ("serve", cmd_serve, (os.cpu_count() or 1) * 2 + 1)):
+    # serve: one process per core, eight threads each. A request is CPU-bound Python
+    # (about 8 ms of an intake) with short waits on the database; threads cover the
+    # waits, and more processes than cores only fight over them: on 2 cores, 2 x 8
+    # gave more intakes/s and half the p99 of 4 x 4 or 5 x 4 (bench/intake_load.py).
+    serve_workers = os.cpu_count() or 1
+    for name, func, default_workers, default_threads in (("demo", cmd_demo, 2, 4),
+                                                          ("serve", cmd_serve, serve_workers, 8)):
         s = sub.add_parser(name)
         s.add_argument("--port", type=int, default=8000)
         s.add_argument("--host", default="127.0.0.1")
         s.add_argument("--workers", type=int, default=default_workers, help="gunicorn worker processes")
-        s.add_argument("--threads", type=int, default=4, help="threads per worker process")
+        s.add_argument("--threads", type=int, default=default_threads, help="threads per worker process")
         if name == "serve":
             s.add_argument("--no-worker", action="store_true", help="do not start the job worker beside the web workers")
         s.set_defaults(func=func)
