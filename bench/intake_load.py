@@ -22,8 +22,26 @@ a minimal project generated in a temporary directory.
 
 After each run it checks the database: every 201 answer has its row, and the only
 extra rows are requests still in flight when ``wrk`` stopped (the server finishes
-those, the client no longer reads them); no order may lack its registration event. It prints one table, ``uptime`` load included, and removes
-the databases and stops every server it started.
+those, the client no longer reads them); no order may lack its registration event.
+It prints one table, ``uptime`` load included, and removes the databases and stops
+every server it started.
+
+Measured on the 2-core development machine, shared with other work (load average
+before each target in the table), ``.venv/bin/python bench/intake_load.py --seconds 30``:
+
+    gunicorn 4 x 4, before the serializer and reference caches (load 11.3 / 6-8):
+    yiwang-pg 61/s p50 484 ms p99 1701 ms; django-helpdesk-pg 34/s; yiwang-sqlite 41/s
+    gunicorn 2 x 8 (now the default), 10 queries and about 7.5 ms CPU per intake:
+    target               intakes/s  p50 ms  p90 ms  p99 ms  load before
+    yiwang-pg                  105   286.1   410.2   503.2  7.47 5.91 4.60
+    django-helpdesk-pg          65   456.8   736.9  1184.7  7.46 6.20 4.77
+    yiwang-sqlite               77   415.2  1074.1  2393.7  9.21 6.94 5.09
+
+Where the time goes (bench/intake_cpu.py): the Django/DRF request itself, PostgreSQL
+(about 3 ms of server CPU for an intake's statements and two commits) and ``wrk``
+share two cores; with other jobs taking one of them, about 100-140 intakes/s is
+what is left. 500/s with p99 under 100 ms needs about 4 ms of CPU per intake for
+everything, application, database and load generator together.
 """
 
 from __future__ import annotations
