@@ -387,7 +387,7 @@ def _merge_spans(text: str, grams: list[str]) -> list[str]:
             start = None
     seen: list[str] = []
     for _, phrase in sorted(spans):
-        if phrase not in seen:
+        if not any(phrase in kept or kept in phrase for kept in seen):  # 工资 beside 拖欠工资 says nothing new
             seen.append(phrase)
     return seen
 

@@ -60,6 +60,7 @@ def test_deeper_path_only_when_the_text_names_it():
 
 def test_keywords_merge_overlapping_ngrams_into_phrases():
     assert classifier._merge_spans("老板拖欠工资不给", ["拖欠", "欠工", "工资"]) == ["拖欠工资"]
+    assert classifier._merge_spans("拖欠工资，又说工资没了", ["拖欠工资", "工资"]) == ["拖欠工资"]
 
 
 def test_save_load_round_trip(model, tmp_path):
