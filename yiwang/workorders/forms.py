@@ -21,7 +21,7 @@ from yiwang.org.models import Category, Committee, Street, Unit
 from yiwang.org.routing import route_for
 
 from . import selectors
-from .filtersets import WorkOrderFilterSet
+from .filtersets import WorkOrderFilterSet, keyword_match
 from .models import AppealType, ReturnReason, Satisfaction, Urgency, WorkOrder
 from .states import UNIT_STAGE, Action
 
@@ -148,8 +148,9 @@ class PageFilterSet(WorkOrderFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        match = Q(number__icontains=value) | Q(title__icontains=value) | Q(content__icontains=value)
-        if self.user is not None and (self.user.is_superuser or self.user.sees_personal_data):
+        match = keyword_match(value)
+        # Phone numbers are digits: only a digit keyword can be one (and the scan is skipped otherwise).
+        if value.isdigit() and self.user is not None and (self.user.is_superuser or self.user.sees_personal_data):
             match |= Q(appellant_phone__contains=value)
         return queryset.filter(match)
 
