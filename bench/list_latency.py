@@ -40,6 +40,18 @@ plus ``distinct()`` would avoid it. A keyword of 2 Chinese characters has no
 trigram, so no index serves it and the page's ``COUNT(*)`` reads every row (the
 page itself, newest first, stops early); a bigram index (the pg_bigm extension) or
 a bounded count for such keywords would fix it.
+
+Since then a keyword search counts at most 10,000 rows (``workorders/pagination.py``:
+the page shows "10,000+ 件", the REST list returns ``count_capped: true``) and a
+keyword that starts an order number ("HK2026") is a prefix match on the number
+alone, which its ``varchar_pattern_ops`` index serves. ``.venv/bin/python
+bench/list_latency.py --runs 5``, p50 / p95 ms, before in brackets (load 2.2 before,
+2.7 after; other jobs on the machine, so unrelated rows moved by ±50 %): REST keyword
+of 2 characters 1241 / 1340 (5021 / 5547), count 10000 (55685); number prefix
+"HK2026" 72 / 75 (11897 / 21241), count 10000 (378284); keyword of 3+ characters
+267 / 290 (186 / 212: its trigram bitmap is built whole either way); HTML list with
+a 3+ character keyword 315 / 400 (467 / 764). The 2-character keyword still reads
+the rows up to the 10,001st match (about a fifth of the table for 噪音) for the count.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from yiwang.core.errors import Invalid
 from . import selectors, services
 from .filtersets import WorkOrderFilterSet
 from .models import Event, WorkOrder
+from .pagination import OrderListPagination
 from .serializers import (
     AnswerInput, DecisionInput, DispatchInput, ErrorSerializer, EventSerializer, ExtensionInput, FollowUpInput,
     IntakeSerializer, MergeInput, NoteInput, ReasonInput, ReplyInput, ReturnInput, WorkOrderDetailSerializer,
@@ -59,6 +60,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = WorkOrder.objects.none()  # the real one depends on the user: see get_queryset
     serializer_class = WorkOrderSerializer
     filterset_class = WorkOrderFilterSet
+    pagination_class = OrderListPagination
 
     def get_queryset(self):
         if self.action in ("list", "retrieve"):

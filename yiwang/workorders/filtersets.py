@@ -6,6 +6,8 @@ a filter narrows what the user may see, it never widens it.
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django.db.models import Q
 
@@ -66,13 +68,24 @@ class WorkOrderFilterSet(django_filters.FilterSet):
         return queryset.filter(keyword_match(value))
 
 
+# Our order numbers are "HK" + registration date + a serial ("HK20261120007154", services.register).
+NUMBER_PREFIX = re.compile(r"HK\d+", re.IGNORECASE)
+
+
 def keyword_match(value: str) -> Q:
     """Title or content, and the order number only when the keyword could be part of one.
 
     Numbers are ASCII, so a Chinese keyword cannot match them; leaving the number out
     then lets PostgreSQL answer from the trigram indexes of title and content alone
     instead of scanning every row for the OR.
+
+    A keyword that is the start of an order number ("HK2026…") is looked up by number
+    alone, as a prefix: the unique column's ``varchar_pattern_ops`` index (made by
+    Django on PostgreSQL) serves ``LIKE 'HK2026%'``, where "contains" in three columns
+    read half the table (10 s on a million orders).
     """
+    if NUMBER_PREFIX.fullmatch(value):
+        return Q(number__startswith=value.upper())
     match = Q(title__icontains=value) | Q(content__icontains=value)
     if value.isascii():
         match |= Q(number__icontains=value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from yiwang.org.models import Unit
 
 from . import forms, selectors, services
 from .models import Channel, WorkOrder
+from .pagination import list_paginator
 from .states import Status
 
 PAGE_SIZE = 50
@@ -54,7 +54,7 @@ def _can_register(user) -> bool:
 def order_list(request):
     user = request.user
     filters = forms.order_filters(request.GET, selectors.order_list(user), user=user)
-    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = list_paginator(filters.qs, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(order, selectors.personal_data(user, order)) for order in page.object_list]
     _audit_unmasked(request, [order for order, pd in rows if not pd["masked"] and _has_personal_data(order)],
                     "工单列表")
@@ -157,7 +157,7 @@ def _back_to(request, name: str) -> str:
 
 def _filtered_page(request, queryset):
     filters = forms.order_filters(request.GET, queryset, user=request.user)
-    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = list_paginator(filters.qs, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return filters, page, query.urlencode()
