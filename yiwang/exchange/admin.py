@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ImportRun
+from .models import ExportJob, ImportRun
 
 
 @admin.register(ImportRun)
@@ -11,6 +11,22 @@ class ImportRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "mode")
     exclude = ("content",)
     readonly_fields = [f.name for f in ImportRun._meta.fields if f.name != "content"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Read-only, and without the file: it is for the user who asked for it only."""
+
+    list_display = ("created_at", "created_by", "status", "rows_total", "rows_written", "finished_at")
+    list_filter = ("status",)
+    exclude = ("file",)
+    readonly_fields = [f.name for f in ExportJob._meta.fields if f.name != "file"]
 
     def has_add_permission(self, request):
         return False

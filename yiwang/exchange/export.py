@@ -6,7 +6,9 @@ finished file (a zip, complete only when closed) is then sent from a temporary
 file. Rows come from the database in chunks with their related rows, and the
 personal data in each is masked for the exporting user exactly as on the
 list page; every order exported unmasked leaves an audit row, as viewing it
-would.
+would. Up to ``SYNC_MAX_ROWS`` rows the file is written in the request; a longer
+list becomes an ``ExportJob`` that the job worker writes to private storage
+(``services.export_job_execute``), fetched later by the user who asked for it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from yiwang.workorders import selectors
 from yiwang.workorders.models import WorkOrder
 
 CHUNK = 2000
+# Up to this many rows the file is written in the request (a few seconds); more go to the job worker.
+SYNC_MAX_ROWS = 5000
 MAX_ROWS = 1_000_000  # an xlsx sheet holds 1,048,576 rows
 EXCEL_CELL_LIMIT = 32767
 
@@ -91,11 +95,12 @@ def safe_value(sheet, value):
 
 
 def write_orders(user, orders: Iterable[WorkOrder], target: IO[bytes], *, request=None,
-                 description: str = "") -> dict:
+                 description: str = "", progress: Callable[[int], None] | None = None) -> dict:
     """Write ``orders`` (already scoped to ``user`` and filtered) as xlsx to ``target``.
 
     Returns what was written: ``{"rows": n, "unmasked": k}``. Audits the export
-    and each order whose personal data went out unmasked.
+    and each order whose personal data went out unmasked. ``progress(rows)`` is
+    called every ``CHUNK`` rows (a background export shows it).
     """
     book = Workbook(write_only=True)
     sheet = book.create_sheet("工单")
@@ -116,6 +121,8 @@ def write_orders(user, orders: Iterable[WorkOrder], target: IO[bytes], *, reques
         pd = selectors.personal_data(user, order)
         sheet.append([safe_value(sheet, value(order, pd)) for _, _, value in COLUMNS])
         rows += 1
+        if progress is not None and rows % CHUNK == 0:
+            progress(rows)
         if not pd["masked"] and (order.appellant_name or order.appellant_phone or order.address):
             shown.append(order)
             if len(shown) >= CHUNK:

@@ -20,3 +20,17 @@ def run_import(run_id: int) -> str:
 
     run = import_run_execute(run_id)
     return run.message if run else "导入记录不存在"
+
+
+def queue_export(job_id: int) -> str:
+    """Queue an :class:`ExportJob` (call after the row is committed)."""
+    # A million rows take several minutes as well.
+    return async_task("yiwang.exchange.jobs.run_export", job_id, task_name=f"export-job-{job_id}",
+                      timeout=IMPORT_TIMEOUT_S)
+
+
+def run_export(job_id: int) -> str:
+    from .services import export_job_execute
+
+    job = export_job_execute(job_id)
+    return job.message if job else "导出任务不存在"

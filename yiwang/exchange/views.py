@@ -1,4 +1,4 @@
-"""Pages and downloads: export a filtered list, upload a spreadsheet, follow its import.
+"""Pages and downloads: export a filtered list (large ones in the background), upload a spreadsheet, follow its import.
 
 Thin: the filterset and selectors decide what a user may export, the
 services decide who may import and what an upload may be.
@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -23,7 +24,7 @@ from yiwang.workorders.filtersets import WorkOrderFilterSet
 
 from . import export, services
 from .forms import ImportForm
-from .models import ImportRun
+from .models import ExportJob, ImportRun
 
 ERRORS_SHOWN = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,12 +33,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # --- export ------------------------------------------------------------------
 
 def export_response(request, filterset: WorkOrderFilterSet):
-    """The filtered, scoped list as an xlsx download (shared by the page and the REST API)."""
+    """The filtered, scoped list as an xlsx download (shared by the page and the REST API).
+
+    None when the list is too long for one sheet; an :class:`ExportJob` when it is too
+    long to write within the request (the caller sends the user to the job's page).
+    """
     filtered = filterset.qs
-    if filtered.count() > export.MAX_ROWS:
+    rows = filtered.count()
+    if rows > export.MAX_ROWS:
         return None
-    target = tempfile.TemporaryFile()
     query = request.GET.urlencode()
+    if rows > export.SYNC_MAX_ROWS:
+        return services.export_job_create(actor=request.user, query=query, rows=rows)
+    target = tempfile.TemporaryFile()
     export.write_orders(request.user, export.export_queryset(request.user, filtered), target, request=request,
                         description=f"（筛选：{query}）" if query else "")
     target.seek(0)
@@ -56,7 +64,41 @@ def export_orders(request):
     if response is None:
         return HttpResponse(f"符合条件的工单超过 {export.MAX_ROWS:,} 条，请缩小筛选范围后再导出", status=400,
                             content_type="text/plain; charset=utf-8")
+    if isinstance(response, ExportJob):
+        return redirect("exchange:export-job", pk=response.pk)
     return response
+
+
+def _export_job(user, pk: int) -> ExportJob:
+    # Only the user who asked for it: the file holds what that user may see, masked for that user.
+    job = ExportJob.objects.filter(pk=pk, created_by=user).first()
+    if job is None:
+        raise Http404("导出任务不存在或无权查看")
+    return job
+
+
+@login_required
+def export_job_page(request, pk: int):
+    return render(request, "exchange/export_job.html", {"job": _export_job(request.user, pk)})
+
+
+@login_required
+def export_job_status(request, pk: int):
+    job = _export_job(request.user, pk)
+    return JsonResponse({
+        "status": job.status, "status_display": job.get_status_display(), "finished": job.finished,
+        "percent": job.percent, "rows_total": job.rows_total, "rows_written": job.rows_written,
+        "message": job.message,
+        "download_url": reverse("exchange:export-file", args=[job.pk]) if job.status == job.Status.DONE else None,
+    })
+
+
+@login_required
+def export_job_file(request, pk: int):
+    job = _export_job(request.user, pk)
+    if job.status != job.Status.DONE or not job.file:
+        raise Http404("导出文件尚未生成")
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_name, content_type=XLSX)
 
 
 # --- import ------------------------------------------------------------------
