@@ -9,6 +9,8 @@
     yiwang sweep                  run the SLA sweep once now
     yiwang dispatch train|evaluate|predict
                                   the intelligent-dispatch classifier (see yiwang/smartdispatch/cli.py)
+    yiwang insight duplicates|clusters|bursts --input CSV [--json]
+                                  repeat calls, case clusters, sudden issues on a CSV (yiwang/insight/cli.py)
     yiwang manage ...             any Django management command
 """
 
@@ -164,6 +166,9 @@ def parser() -> argparse.ArgumentParser:
     from yiwang.smartdispatch import cli as dispatch_cli
 
     dispatch_cli.add_parser(sub)
+    from yiwang.insight import cli as insight_cli
+
+    insight_cli.add_parser(sub)
     m = sub.add_parser("manage")
     m.add_argument("rest", nargs=argparse.REMAINDER)
     m.set_defaults(func=cmd_manage)
@@ -177,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         from yiwang.smartdispatch.cli import run
 
         return run(args.func, args)
+    if args.command == "insight":
+        from yiwang.insight.cli import run as insight_run
+
+        return insight_run(args.func, args)
     return args.func(args)
 
 
