@@ -26,7 +26,7 @@ class User(AbstractUser):
         verbose_name_plural = "用户"
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(role__in=[r.value for r in UNIT_BOUND]) | models.Q(unit__isnull=False),
+                condition=~models.Q(role__in=sorted(r.value for r in UNIT_BOUND)) | models.Q(unit__isnull=False),
                 name="unit_roles_have_unit",
             )
         ]
