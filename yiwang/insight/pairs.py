@@ -16,10 +16,13 @@ How a pair is judged (definitions in issue 5, "What counts as the same case"):
 4. **Decision** (thresholds chosen on ``tests/data/dev_pairs.csv``,
    ``bench/insight_quality.py`` prints the result):
 
-   * same case: shared place and problem ≥ ``DUP_PROBLEM``; or same user and
-     text ≥ ``DUP_SAME_USER``; or two shared names and problem ≥ ``DUP_PROBLEM_TWO_NAMES``; or near-identical text (≥ ``DUP_NEAR_COPY``)
-     without a place conflict. A gap over ``DUP_MAX_DAYS`` days needs the
-     same user or a near copy (a new instance rather than a repeat).
+   * same case: shared place and problem ≥ ``DUP_PROBLEM``; or same user,
+     no place conflict and text ≥ ``DUP_SAME_USER``; or two distinct shared
+     entities and problem ≥ ``DUP_PROBLEM_TWO_NAMES``; or near-identical text
+     (≥ ``DUP_NEAR_COPY``) without a place conflict. Shared names nested in
+     one another (月亮岛 / 地处月亮岛, 1号线 / 1号线南延) count as one entity.
+     A gap over ``DUP_MAX_DAYS`` days needs the same user or a near copy (a
+     new instance rather than a repeat).
    * similar case: shared place and problem ≥ ``SIM_PROBLEM`` (same kind of
      problem, another instance), or a shared quoted/numbered programme name.
 
@@ -34,7 +37,7 @@ from itertools import combinations
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.neighbors import NearestNeighbors
 
 from . import entities
@@ -45,11 +48,11 @@ CANDIDATE_MIN_TEXT = 0.25
 RARE_DF = 80  # a name in more appeals than this is a landmark or a generic word, not evidence
 MAX_USER_POSTS = 60  # users with more posts than this are portals/bulk posters: no all-pairs
 
-DUP_PROBLEM = 0.42
-DUP_SAME_USER = 0.45
+DUP_PROBLEM = 0.30
+DUP_SAME_USER = 0.30
 DUP_PROBLEM_TWO_NAMES = 0.10
 DUP_NEAR_COPY = 0.80
-DUP_MAX_DAYS = 365
+DUP_MAX_DAYS = 90
 SIM_PROBLEM = 0.22
 
 
@@ -60,7 +63,13 @@ class Corpus:
     problem: sparse.csr_matrix
     names: list[frozenset[str]]  # rare specific names per appeal
     df: Counter
-    problem_vocab: np.ndarray
+    counter: CountVectorizer  # its vocabulary names the columns of ``text`` and ``problem``
+    near: list[frozenset[str]]  # per appeal: its names and every extracted name equal to, inside or around one
+
+    @property
+    def problem_vocab(self) -> np.ndarray:
+        # Built on demand: sorting the n-gram vocabulary costs seconds and only cluster labels need it.
+        return self.counter.get_feature_names_out()
 
 
 @dataclass(frozen=True)
@@ -80,9 +89,12 @@ class Pair:
         return round(0.45 * self.problem + 0.25 * self.text + 0.2 * place + 0.1 * self.same_user, 4)
 
 
-def _vectorizer() -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True, min_df=1, max_df=1.0,
-                           dtype=np.float32)
+def _counter() -> CountVectorizer:
+    return CountVectorizer(analyzer="char", ngram_range=(2, 3), dtype=np.float32)
+
+
+def _tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
 def _blank_places(text: str, names: frozenset[str]) -> str:
@@ -91,15 +103,36 @@ def _blank_places(text: str, names: frozenset[str]) -> str:
     return entities.DISTRICT.sub(" ", text)
 
 
+def _related_names(names: set[str]) -> dict[str, set[str]]:
+    """For every name, the names it is :func:`entities.same_entity` with (itself included).
+
+    Found through the substrings of each name (names are short) instead of
+    comparing every name with every other, which was the slowest step.
+    """
+    related: dict[str, set[str]] = {n: {n} for n in names}
+    for long_ in names:
+        for start in range(len(long_) - 2):
+            for end in range(start + 3, len(long_) + 1):
+                short = long_[start:end]
+                if short != long_ and short in related:
+                    related[short].add(long_)
+                    related[long_].add(short)
+    return related
+
+
 def build(appeals: list[Appeal]) -> Corpus:
     docs = [f"{a.title}。{a.title}。{a.detail}" for a in appeals]
     all_names = [entities.extract(a.text) for a in appeals]
     df = Counter(n for names in all_names for n in names)
-    text = _vectorizer().fit_transform(docs)
-    problem_vec = _vectorizer()
-    problem = problem_vec.fit_transform([_blank_places(d, n) for d, n in zip(docs, all_names)])
+    # One n-gram vocabulary for both matrices: fitting it twice (and sorting it) was most of the run time.
+    # The problem text is the full text with places blanked, so its n-grams are nearly all in it.
+    counter = _counter()
+    text = _tfidf(counter.fit_transform(docs))
+    problem = _tfidf(counter.transform([_blank_places(d, n) for d, n in zip(docs, all_names)]))
     rare = [frozenset(n for n in names if df[n] <= RARE_DF) for names in all_names]
-    return Corpus(appeals, text.tocsr(), problem.tocsr(), rare, df, problem_vec.get_feature_names_out())
+    related = _related_names(set().union(*rare)) if rare else {}
+    near = [frozenset().union(*(related[n] for n in names)) if names else frozenset() for names in rare]
+    return Corpus(appeals, text, problem, rare, df, counter, near)
 
 
 def _candidate_index_pairs(c: Corpus) -> set[tuple[int, int]]:
@@ -130,8 +163,9 @@ def _rowwise_cos(m: sparse.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarr
     return np.asarray(m[i].multiply(m[j]).sum(axis=1)).ravel()
 
 
-def _shared(a: frozenset[str], b: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted({x for x in a for y in b if entities.same_entity(x, y)}, key=len, reverse=True))
+def _shared(c: Corpus, i: int, j: int) -> tuple[str, ...]:
+    """Names of appeal i that are the same entity as a name of appeal j (set algebra on precomputed relations)."""
+    return tuple(sorted(c.names[i] & c.near[j], key=lambda n: (-len(n), n)))
 
 
 def candidate_pairs(c: Corpus) -> list[Pair]:
@@ -149,7 +183,7 @@ def make_pairs(c: Corpus, idx: list[tuple[int, int]]) -> list[Pair]:
     pairs = []
     for k, (i, j) in enumerate(idx):
         a, b = c.appeals[i], c.appeals[j]
-        shared = _shared(c.names[i], c.names[j])
+        shared = _shared(c, i, j)
         conflict = not shared and bool(c.names[i]) and bool(c.names[j])
         pairs.append(Pair(i, j, float(text[k]), float(problem[k]), shared, conflict,
                           bool(a.user) and a.user == b.user, abs((a.time - b.time).total_seconds()) / 86400))
@@ -159,12 +193,21 @@ def make_pairs(c: Corpus, idx: list[tuple[int, int]]) -> list[Pair]:
 def is_duplicate(p: Pair) -> bool:
     if p.text >= DUP_NEAR_COPY and not p.conflict:
         return True
-    if p.same_user and p.text >= DUP_SAME_USER:
+    if p.same_user and p.text >= DUP_SAME_USER and not p.conflict:
         return True
     if p.days > DUP_MAX_DAYS or not p.shared:
         return False
-    # Two distinct shared names (the estate and the plant beside it) pin the problem down more than one.
-    return p.problem >= (DUP_PROBLEM_TWO_NAMES if len(p.shared) >= 2 else DUP_PROBLEM)
+    # Two distinct shared entities (the estate and the plant beside it) pin the problem down more than one.
+    return p.problem >= (DUP_PROBLEM_TWO_NAMES if distinct_entities(p.shared) >= 2 else DUP_PROBLEM)
+
+
+def distinct_entities(shared: tuple[str, ...]) -> int:
+    """How many entities the shared names stand for: names linked by containment are one entity."""
+    groups: list[set[str]] = []
+    for name in shared:
+        hit = [g for g in groups if any(name in k or k in name for k in g)]
+        groups = [g for g in groups if not any(g is h for h in hit)] + [{name}.union(*hit)]
+    return len(groups)
 
 
 def is_similar(p: Pair) -> bool:
