@@ -9,6 +9,7 @@ urlpatterns = [
     path("orders/", views.order_list, name="list"),
     path("orders/new/", views.order_new, name="new"),
     path("orders/caller-history/", views.caller_history, name="caller-history"),
+    path("orders/similar/", views.similar_orders, name="similar"),
     path("queue/", views.dispatch_queue, name="queue"),
     path("inbox/", views.unit_inbox, name="inbox"),
     path("orders/<int:pk>/", views.order_detail, name="detail"),

@@ -234,6 +234,37 @@ def caller_history(request):
 
 
 @login_required
+@require_GET
+def similar_orders(request):
+    """Probable earlier orders of the same case (疑似重复) as JSON, fetched while the title is typed."""
+    from yiwang.insight.lookup import similar_open_orders
+
+    user = request.user
+    if not _can_register(user) or user.role in (roles.Role.CITIZEN, roles.Role.ENTERPRISE):
+        raise PermissionDenied("当前角色无权查看疑似重复工单")
+    q = {k: request.GET.get(k, "").strip() for k in ("title", "content", "phone", "street")}
+    errors = {}
+    if len(q["phone"]) > 32:
+        errors["phone"] = "来电号码过长（最多 32 位）"
+    if len(q["title"]) > 200:
+        errors["title"] = "标题过长（最多 200 字）"
+    if q["street"] and not q["street"].isdigit():
+        errors["street"] = "街道参数无效"
+    if errors:
+        return JsonResponse({"error": "；".join(errors.values()), "errors": errors}, status=400)
+    # Two characters of a title are too little to call anything similar; a phone needs five digits.
+    title = q["title"] if len(q["title"]) >= 3 else ""
+    phone = q["phone"] if len(q["phone"]) >= 5 else ""
+    found = similar_open_orders(user, title, q["content"][:200], phone,
+                                int(q["street"]) if q["street"] else None) if title or phone else []
+    return JsonResponse({"title": q["title"], "phone": q["phone"], "orders": [{
+        "number": c.number, "title": c.title, "status": c.status, "status_label": c.status_label,
+        "street": c.street, "created_at": timezone.localtime(c.created_at).strftime("%Y-%m-%d"),
+        "score": c.score, "reason": c.reason, "url": reverse("workorders:detail", args=[c.pk]),
+    } for c in found]})
+
+
+@login_required
 def order_new(request):
     user = request.user
     if not _can_register(user):

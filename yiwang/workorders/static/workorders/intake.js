@@ -58,4 +58,52 @@
   phone.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookup, 250); });
   phone.addEventListener("blur", lookup);
   if (phone.value) lookup();
+
+  // Repeat calls (疑似重复): earlier orders with the same phone or a similar title,
+  // asked for 300 ms after the title (or phone) stops changing.
+  var similar = document.getElementById("similar-orders"), title = form.elements["title"];
+  if (!similar || !title) return;
+  var simTimer = null, simAsked = null;
+
+  function similarQuery() {
+    var params = new URLSearchParams({title: title.value.trim(), phone: phone.value.trim()});
+    if (form.elements["content"]) params.set("content", form.elements["content"].value.trim().slice(0, 200));
+    if (form.elements["street"] && form.elements["street"].value) params.set("street", form.elements["street"].value);
+    return params.toString();
+  }
+
+  function renderSimilar(data) {
+    var list = document.createElement("ul");
+    list.className = "history";
+    data.orders.forEach(function (o) {
+      var item = document.createElement("li"), link = document.createElement("a");
+      link.href = o.url;
+      link.textContent = o.number;
+      link.tabIndex = -1;
+      var badge = document.createElement("span");
+      badge.className = "badge status-" + o.status;
+      badge.textContent = o.status_label;
+      item.append(link, " " + o.created_at + " ", badge, " " + (o.street || ""), document.createElement("br"),
+                  o.title, document.createElement("br"),
+                  Object.assign(document.createElement("small"), {className: "help", textContent: o.reason}));
+      list.appendChild(item);
+    });
+    similar.querySelector(".similar-result").replaceChildren(list);
+    similar.hidden = !data.orders.length;
+  }
+
+  function lookupSimilar() {
+    var query = similarQuery();
+    if (query === simAsked) return;
+    simAsked = query;
+    fetch(similar.dataset.url + "?" + query, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && query === simAsked) renderSimilar(data); });
+  }
+
+  function soon() { clearTimeout(simTimer); simTimer = setTimeout(lookupSimilar, 300); }
+  title.addEventListener("input", soon);
+  phone.addEventListener("input", soon);
+  if (form.elements["street"]) form.elements["street"].addEventListener("change", soon);
+  if (title.value || phone.value) lookupSimilar();
 })();
