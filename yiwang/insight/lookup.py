@@ -34,6 +34,7 @@ RECENT_DAYS = 90
 # 2019 appeals: unrelated titles of one category score 0.2-0.3 in pg_trgm).
 MIN_SCORE = 0.3
 SAME_STREET_BONUS = 0.1
+SAME_PHONE_WEIGHT = 0.5  # a caller's unrelated earlier call must not hide a near-identical appeal
 # SQLite fallback: how many of the newest orders are compared in Python at most.
 SCAN_LIMIT = 5000
 MAX_QUERY_CHARS = 200
@@ -59,9 +60,11 @@ def similar_open_orders(user, title: str, content: str = "", phone: str = "", st
                         now: dt.datetime | None = None) -> list[Candidate]:
     """Up to ``limit`` probable earlier orders of the same case, best first.
 
-    Same phone comes first (the same person calling again is the commonest repeat
-    call), then title similarity; an order on the caller's street ranks a little
-    higher. ``content`` stands in for the title only when no title is typed yet.
+    Ranked by title similarity plus ``SAME_PHONE_WEIGHT`` when the caller is the
+    same and ``SAME_STREET_BONUS`` on the caller's street: the same person about the
+    same matter comes first, a near-identical appeal from someone else (0.8) before
+    the same person's call about something unrelated (0.5). ``content`` stands in for
+    the title only when no title is typed yet.
     """
     text = (title or "").strip() or (content or "").strip()
     text = text[:MAX_QUERY_CHARS]
@@ -91,7 +94,8 @@ def similar_open_orders(user, title: str, content: str = "", phone: str = "", st
     def rank(pk):
         o = orders[pk]
         bonus = SAME_STREET_BONUS if street_id and o.street_id == street_id else 0.0
-        return (pk in by_phone, scores.get(pk, 0.0) + bonus, o.created_at)
+        phone_weight = SAME_PHONE_WEIGHT if pk in by_phone else 0.0
+        return (scores.get(pk, 0.0) + phone_weight + bonus, o.created_at)
 
     best = sorted(orders, key=rank, reverse=True)[:limit]
     return [_candidate(orders[pk], scores.get(pk, 0.0), pk in by_phone, street_id) for pk in best]

@@ -38,12 +38,21 @@ def orders(world, make_order):
     )
 
 
-def test_same_phone_first_then_similar_title(world, orders):
-    found = similar_open_orders(world.operator, NOISE + "严重", "", "13812345678")
-    assert [c.number for c in found] == [orders["caller"].number, orders["noise"].number]
-    assert found[0].reason == "同一来电号码"
-    assert found[1].reason.startswith("标题相似 ") and found[1].score >= 0.3
-    assert found[1].street == "曲阳路" and found[1].status == "registered"
+def test_same_phone_and_similar_title_both_found(world, orders):
+    found = {c.number: c for c in similar_open_orders(world.operator, NOISE + "严重", "", "13812345678")}
+    assert set(found) == {orders["caller"].number, orders["noise"].number}
+    assert found[orders["caller"].number].reason == "同一来电号码"
+    noise = found[orders["noise"].number]
+    assert noise.reason.startswith("标题相似 ") and noise.score >= 0.3
+    assert noise.street == "曲阳路" and noise.status == "registered"
+
+
+def test_the_same_caller_about_the_same_matter_ranks_first(world, make_order, orders):
+    mine = make_order(title=NOISE, appellant_phone="13812345678")
+    found = similar_open_orders(world.operator, NOISE, "", "13812345678")
+    assert found[0].number == mine.number and found[0].reason.startswith("同一来电号码，标题相似")
+    # a near-identical appeal from someone else outranks the caller's unrelated earlier call
+    assert [c.number for c in found[1:]] == [orders["noise"].number, orders["caller"].number]
 
 
 def test_unrelated_title_finds_nothing(world, orders):
@@ -74,9 +83,10 @@ def test_only_orders_the_user_may_see(world, orders):
 def test_similar_endpoint(world, orders):
     client = client_for(world.operator)
     data = client.get("/orders/similar/", {"title": NOISE, "phone": "13812345678"}).json()
+    # the identical title (1.0) ranks above the caller's unrelated earlier call (0.5)
     assert [(o["number"], o["reason"][:6]) for o in data["orders"]] == [
-        (orders["caller"].number, "同一来电号码"), (orders["noise"].number, "标题相似 1")]
-    assert data["orders"][1]["url"] == f"/orders/{orders['noise'].pk}/"
+        (orders["noise"].number, "标题相似 1"), (orders["caller"].number, "同一来电号码")]
+    assert data["orders"][0]["url"] == f"/orders/{orders['noise'].pk}/"
     assert client.get("/orders/similar/", {"title": "噪音"}).json()["orders"] == []  # too short to judge
     bad = client.get("/orders/similar/", {"title": "长" * 201, "street": "x"})
     assert bad.status_code == 400 and set(bad.json()["errors"]) == {"title", "street"}
