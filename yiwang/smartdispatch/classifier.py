@@ -324,11 +324,6 @@ class Classifier:
             scores={self.labels[i]: round(float(probabilities[i]), 4) for i in order},
         )
 
-    def predict_labels(self, rows: Sequence[LabelledText]) -> list[str]:
-        prepared = [_prepare(r.title, r.detail) for r in rows]
-        matrix = self.features.transform([t for t, _ in prepared], [d for _, d in prepared])
-        return [self.labels[i] for i in self.linear.predict_proba(matrix).argmax(axis=1)]
-
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)

@@ -81,10 +81,6 @@ def _latest_pointer() -> Path:
     return _models_root() / "cli" / "LATEST"
 
 
-def _shipped(name: str) -> Path:
-    return Path(_settings().DATA_DIR) / name
-
-
 def _existing(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.exists():
@@ -115,16 +111,17 @@ def train_model(input_csv: Path, unlabelled: list[Path], out: Path | None) -> tu
 
 
 def cmd_train(args) -> int:
-    input_csv = _existing(args.input, "input file") if args.input else _existing(
-        _shipped("appeals_labelled_train.csv"), "shipped training file")
+    from . import training
+
+    what = "input file" if args.input else "shipped training file"
+    input_csv = _existing(args.input or training.shipped_csv(), what)
     if args.unlabelled is None:
-        unlabelled = [p for p in (_shipped("appeals_public_2019.csv"), _shipped("appeals_with_replies.csv"))
-                      if p.exists()]
+        unlabelled = training.unlabelled_paths()
     else:
         unlabelled = [_existing(p, "unlabelled file") for p in args.unlabelled]
     clf, out = train_model(input_csv, unlabelled, Path(args.out) if args.out else None)
     if args.register:
-        _register(out)
+        _register(clf, out)
     if args.json:
         print(json.dumps({**clf.meta, "directory": str(out)}, ensure_ascii=False))
     else:
@@ -133,13 +130,11 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _register(out: Path) -> None:
+def _register(clf: classifier.Classifier, out: Path) -> None:
     from . import services
 
-    version = services.register_version(classifier.Classifier.load(out), directory=out,
-                                        training_data="yiwang dispatch train",
-                                        n_train=int(classifier.Classifier.load(out).meta["n_train"]),
-                                        note="trained from the command line")
+    version = services.register_version(clf, directory=out, training_data="yiwang dispatch train",
+                                        n_train=int(clf.meta["n_train"]), note="trained from the command line")
     print(f"recorded as model version v{version.number} (activate it in the admin)", file=sys.stderr)
 
 
@@ -154,9 +149,11 @@ def resolve_model(explicit: str | None) -> classifier.Classifier:
     active = _active_model()
     if active is not None:
         return active
+    from . import training
+
     print("no trained model yet: training one on the shipped data (once)…", file=sys.stderr)
-    shipped = [p for p in (_shipped("appeals_public_2019.csv"), _shipped("appeals_with_replies.csv")) if p.exists()]
-    clf, out = train_model(_existing(_shipped("appeals_labelled_train.csv"), "shipped training file"), shipped, None)
+    shipped = _existing(training.shipped_csv(), "shipped training file")
+    clf, out = train_model(shipped, training.unlabelled_paths(), None)
     print(f"saved to {out}", file=sys.stderr)
     return clf
 

@@ -22,7 +22,6 @@ The rule, in full:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import time
@@ -58,16 +57,18 @@ def feedback_rows() -> list:
     return [LabelledText(f"feedback-{order_id}", title, content, label) for order_id, title, content, label in rows]
 
 
-def unlabelled_texts(limit: int | None = None) -> list[str]:
-    """Appeals of the same source without labels, when the data directory has them."""
-    texts: list[str] = []
-    for name in ("appeals_public_2019.csv", "appeals_with_replies.csv"):
-        path = Path(settings.DATA_DIR) / name
-        if not path.exists():
-            continue
-        with open(path, encoding="utf-8", newline="") as f:
-            texts += [f"{row.get('title', '')} {row.get('detail', '')}".strip() for row in csv.DictReader(f)]
-    return texts[:limit] if limit else texts
+UNLABELLED_FILES = ("appeals_public_2019.csv", "appeals_with_replies.csv")
+
+
+def unlabelled_paths() -> list[Path]:
+    """The shipped appeals of the same source without labels, those this machine has."""
+    return [path for path in (Path(settings.DATA_DIR) / name for name in UNLABELLED_FILES) if path.exists()]
+
+
+def unlabelled_texts() -> list[str]:
+    from .classifier import read_unlabelled
+
+    return read_unlabelled(unlabelled_paths())
 
 
 def train_version(*, input_csv: str | Path | None = None, activate: str = "if_better", actor=None,

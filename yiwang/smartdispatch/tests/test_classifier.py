@@ -124,6 +124,17 @@ def test_cli_train_evaluate_predict(cli_env, capsys, db):
     assert out["label"] in meta["labels"] and len(out["alternatives"]) == 3
 
 
+def test_cli_train_register_records_an_inactive_version(cli_env, capsys, db):
+    from yiwang.smartdispatch.models import ModelVersion
+
+    sample = write_sample(cli_env / "train.csv", sample_rows(10))
+    assert cli.main(["dispatch", "train", "--input", str(sample), "--unlabelled", "--out", str(cli_env / "m"),
+                     "--register"]) == 0
+    version = ModelVersion.objects.get()
+    assert (version.number, version.active, version.n_train) == (1, False, 70)
+    assert "v1" in capsys.readouterr().err
+
+
 def test_cli_bad_input_exits_2_with_a_message(cli_env, capsys):
     bad = cli_env / "bad.csv"
     bad.write_text("id,title\n1,x\n", encoding="utf-8")
