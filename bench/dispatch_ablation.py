@@ -86,7 +86,7 @@ def main() -> None:
     configs = CONFIGS[-1:] if args.only else CONFIGS
     print(f"{len(rows)} labelled, {len(unlabelled)} unlabelled; {args.folds}-fold CV × {args.seeds} seeds; "
           f"load {os.getloadavg()[0]:.1f}")
-    print(f"| configuration | macro-F1 | sd | min–max | accuracy | ms/appeal | train s (fold) |")
+    print("| configuration | macro-F1 | sd | min–max | accuracy | ms/appeal | train s (fold) |")
     print("|---|---|---|---|---|---|---|")
     for name, params in configs:
         r = cross_validate(params, rows, unlabelled, args.seeds, args.folds)

@@ -19,12 +19,16 @@ intakes on the shared 2-core machine (load average 3.3-4.0):
     PostgreSQL: 12 -> 10 queries; 9.4 -> 7.6 ms CPU (fastest batch), 11.2 -> 8.3 ms (median)
     SQLite:     12 -> 10 queries; 13.3 -> 10.0 ms CPU (fastest batch), 15.5 -> 12.3 ms (median)
 
-The 10 queries: the API key (one indexed query joining user and unit), BEGIN, a
+Then the dispatch-suggestion job queued after every intake gave way to the intake
+followers (workorders/followers.py), and the nested serializers are built once too
+(load 2.3-2.6): PostgreSQL 9 queries, 7.6 -> 5.34 -> 4.86 ms (fastest batch), 5.53 ms
+(median); SQLite 9 queries, 5.01 ms (fastest), 5.65 ms (median) after the first step.
+
+The 9 queries: the API key (one indexed query joining user and unit), BEGIN, a
 savepoint, the order INSERT and the UPDATE that writes its number (made from its
 id), the registration event, the savepoint release, the audit row of the appellant
-data in the answer, COMMIT, and after the commit django-q's ORM broker inserting
-the dispatch-suggestion job in a transaction of its own (a second commit; on SQLite
-it also closes and reopens the connection, as ``CONN_MAX_AGE`` is 0 there).
+data in the answer, COMMIT. (Until the intake followers, a tenth: django-q's ORM
+broker inserting the dispatch-suggestion job after the commit, in a second transaction.)
 """
 
 from __future__ import annotations

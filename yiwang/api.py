@@ -4,12 +4,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from yiwang.inspections.api import register_routes as register_inspections
 from yiwang.org.api import register_routes as register_org
 from yiwang.workorders.api import register_routes as register_workorders
 
 router = DefaultRouter()
 register_org(router)
 register_workorders(router)
+register_inspections(router)
 
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),

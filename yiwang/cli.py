@@ -3,7 +3,8 @@
     yiwang demo [--port N]        migrate SQLite, load demo data once, serve with the job worker
     yiwang serve [--port N] [--workers N] [--threads N] [--no-worker]
                                   production: DATABASE_URL for PostgreSQL, gunicorn workers + job worker
-    yiwang worker                 the background job worker (SLA sweep, notifications, imports)
+    yiwang worker                 the background job worker (SLA sweep, notifications, imports) and the
+                                  intake followers (dispatch suggestions for new orders)
     yiwang apikey create NAME [--user USERNAME]
                                   print a new API key for Open311 and REST clients
     yiwang sweep                  run the SLA sweep once now
@@ -21,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 
 def _django():
@@ -100,9 +102,41 @@ def cmd_serve(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    """The django-q2 cluster (jobs, schedules) and, beside it, the intake followers.
+
+    ``qcluster`` starts the cluster's processes and returns at once (they run until a
+    SIGTERM or SIGINT reaches this process, which the cluster's own handler turns into a
+    clean stop), so this process then minds the followers: it restarts them if they die
+    and stops them together with the cluster.
+    """
     _django()
+    stopping = threading.Event()
+
+    def start_followers() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "yiwang.cli", "manage", "follow_intake"], env=os.environ.copy())
+
+    follow = start_followers()
     _manage("qcluster")
-    return 0
+    cluster_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop(signum, frame):
+        stopping.set()
+        if follow.poll() is None:
+            follow.terminate()
+        handler = cluster_handlers.get(signum)
+        if callable(handler):
+            handler(signum, frame)
+
+    for sig in cluster_handlers:
+        signal.signal(sig, stop)
+    while True:
+        code = follow.wait()
+        if stopping.is_set():
+            return 0
+        print(f"intake followers exited with {code}; restarting in 5 s", file=sys.stderr)
+        if stopping.wait(5):
+            return 0
+        follow = start_followers()
 
 
 def cmd_apikey(args) -> int:

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "django_q",
+    "simple_history",
     "yiwang.core",
     "yiwang.accounts",
     "yiwang.org",
@@ -49,6 +50,12 @@ INSTALLED_APPS = [
     "yiwang.open311",
     "yiwang.citizen",
     "yiwang.smartdispatch",
+    "yiwang.reports",
+    "yiwang.alerts",
+    "yiwang.clusters",
+    "yiwang.kpi",
+    "yiwang.spaces",
+    "yiwang.inspections",
     "yiwang.demo",
 ]
 
@@ -60,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # records who changed a register row
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -77,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "yiwang.menu.menu",
             ],
         },
     },
@@ -181,6 +190,11 @@ WORKDAY_END_HOUR = int(os.environ.get("YIWANG_WORKDAY_END_HOUR", "17"))
 # Open311 GeoReport v2: the jurisdiction_id this server answers for; requests
 # naming another jurisdiction get the spec's 404 error.
 OPEN311_JURISDICTION = os.environ.get("YIWANG_OPEN311_JURISDICTION", "hongkou.sh.gov.cn")
+
+# 随申查 site codes: the public base URL printed in the QR codes (what a phone at the
+# site opens), and how many hazard reports one client address may send in 10 minutes.
+YIWANG_PUBLIC_BASE_URL = os.environ.get("YIWANG_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+SPACES_REPORTS_PER_CLIENT = int(os.environ.get("YIWANG_SITE_REPORTS_PER_CLIENT", "5"))
 
 # Intelligent dispatch: where trained classifier versions are saved, and whether the
 # suggestion for a new order is computed in the request (tests, a small deployment)

@@ -38,7 +38,7 @@ CAN_REVIEW = {Role.DISPATCHER, Role.SUPERVISOR}
 CAN_FOLLOW_UP = {Role.OPERATOR, Role.DISPATCHER}
 CAN_REOPEN_OR_ARCHIVE = {Role.DISPATCHER, Role.SUPERVISOR}
 CAN_ESCALATE = {Role.SUPERVISOR, Role.DISPATCHER}
-CAN_MERGE = {Role.OPERATOR, Role.DISPATCHER}
+CAN_MERGE = {Role.OPERATOR, Role.DISPATCHER}  # also link / unlink repeat calls (关联 / 取消关联)
 UNIT_ACTORS = {Role.UNIT_HANDLER, Role.UNIT_LEADER}
 CAN_TRANSFER_FROM_CITY = {Role.SYSTEM, Role.DISPATCHER, Role.OPERATOR}
 # Intelligent dispatch: who reads its analytics, and who trains, activates and rolls back models.
@@ -46,3 +46,22 @@ CAN_SEE_DISPATCH_ANALYTICS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 CAN_MANAGE_DISPATCH_MODELS = {Role.ADMIN}
 # Bulk import of historical orders from spreadsheets: hotline staff and the data bureau.
 CAN_IMPORT = {Role.OPERATOR, Role.DISPATCHER, Role.ADMIN}
+# KPIs and the dashboard (绩效与大屏): district leaders (supervisors), dispatchers and the data
+# bureau see the whole district; a unit leader sees the same pages scoped to their own unit.
+CAN_SEE_KPIS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.UNIT_LEADER}
+KPI_UNIT_SCOPED = {Role.UNIT_LEADER}
+# Repeat-call statistics (重复来电): supervisors (district leaders too), dispatchers, admins.
+CAN_SEE_REPEAT_CALLS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+# Case clusters (类案治理): who sees the ranked clusters, who confirms/splits/merges them,
+# and who opens governance tasks (督办 owns them; district leaders are supervisors too).
+CAN_SEE_CLUSTERS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+CAN_CURATE_CLUSTERS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+CAN_OPEN_GOVERNANCE_TASKS = {Role.SUPERVISOR, Role.ADMIN}
+# Sudden-issue alerts (突发预警): duty officers (值班长: supervisors, dispatchers) handle them;
+# admins read them too.
+CAN_SEE_ALERTS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+CAN_HANDLE_ALERTS = {Role.DISPATCHER, Role.SUPERVISOR}
+# Weekly analysis report (热线分析周报): district leaders (supervisors), dispatchers, admins see
+# the district's report; a unit leader gets the same report over their unit's orders.
+CAN_SEE_REPORTS = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.UNIT_LEADER}
+REPORT_UNIT_SCOPED = {Role.UNIT_LEADER}

@@ -13,6 +13,19 @@ from .models import ApiKey
 from .roles import Role
 
 
+def system_account(username: str, *, role: str, display_name: str, is_active: bool = True):
+    """The account an automatic actor is recorded under (web portal, site codes, smart dispatch).
+
+    Made on first use; its password is unusable, so nobody signs in as it.
+    """
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"role": role, "display_name": display_name, "is_active": is_active})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
 def create_api_key(*, name: str, username: str | None = None, acting_user=None) -> tuple[ApiKey, str]:
     """A new key; without ``username`` a system account ``api-NAME`` is made for it."""
     name = (name or "").strip()

@@ -115,3 +115,25 @@ def test_consultation_answered_directly_by_keyboard(ui, world):
     order = order_from(op)
     assert order.status == Status.ARCHIVED and order.direct_answer
     assert "已归档" in op.text("h1")
+
+
+def test_repeat_call_linked_from_the_intake_panel_by_keyboard(ui, world):
+    earlier = factories.make_order(world.operator, appellant_phone="13700005678", title="四平路地铁站出口路灯不亮")
+    op = ui.login(world.operator)
+    op.goto("/orders/new/", "intake")
+    page, keys = op.page, op.page.keyboard
+    keys.type("13700005678")
+    keys.press("Tab"), keys.type("钱七")
+    keys.press("Tab"), keys.type("四平路地铁站出口路灯还是不亮")
+    keys.press("Tab"), keys.type("上周反映过，四平路地铁站出口的路灯仍然不亮。")
+    # The 疑似重复 panel lists the earlier order; Alt+R reaches its 关联 button, Enter registers and links.
+    page.wait_for_selector(f"#similar-orders button[value='link:{earlier.number}']")
+    op.shoot("intake-similar")
+    keys.press("Alt+r")
+    assert page.evaluate("() => document.activeElement.value") == f"link:{earlier.number}"
+    with op.navigation("linked"):
+        keys.press("Enter")
+    order = order_from(op)
+    earlier.refresh_from_db()
+    assert (order.master, order.status, earlier.repeat_count) == (earlier, Status.REGISTERED, 1)
+    assert earlier.number in op.text("#repeat-of")

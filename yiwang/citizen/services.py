@@ -10,7 +10,6 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from yiwang.accounts.roles import Role
+from yiwang.accounts.services import system_account
 from yiwang.core.errors import DomainError, NotFound
 from yiwang.workorders import services as workorders
 from yiwang.workorders.models import Attachment, Channel, WorkOrder
@@ -50,28 +50,22 @@ class Filed:
 
 def portal_user():
     """The system account web appeals are registered by (no password: nobody signs in as it)."""
-    User = get_user_model()
-    user, created = User.objects.get_or_create(
-        username=PORTAL_USERNAME,
-        defaults={"role": Role.SYSTEM, "display_name": "市民网上诉求"},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+    return system_account(PORTAL_USERNAME, role=Role.SYSTEM, display_name="市民网上诉求")
 
 
-def file_appeal(intake: workorders.Intake, photos: list[Photo], *, form_token: str, now=None) -> Filed:
-    """Register a web appeal with its photos and a new verification code, all or nothing.
+def file_appeal(intake: workorders.Intake, photos: list[Photo], *, form_token: str, now=None,
+                channel: str = Channel.WEB, portal=None, form_scope: str = "web-form") -> Filed:
+    """Register a public appeal with its photos and a new verification code, all or nothing.
 
     ``form_token`` is the hidden token of the form: a second submission of the same
-    form returns the first order (no second order, no second code).
+    form returns the first order (no second order, no second code). Other public
+    forms (the site-code page) pass their channel, account and token scope.
     """
     now = now or timezone.now()
-    portal = portal_user()
+    portal = portal or portal_user()
     with transaction.atomic():
-        order, created = workorders.register(intake, actor=portal, channel=Channel.WEB,
-                                             idempotency_key=f"web-form:{form_token}", now=now)
+        order, created = workorders.register(intake, actor=portal, channel=channel,
+                                             idempotency_key=f"{form_scope}:{form_token}", now=now)
         if not created:
             return Filed(order, None, False)
         code = new_code()

@@ -1,8 +1,10 @@
-"""REST plumbing shared by every app: error format and the exception handler."""
+"""REST plumbing shared by every app: error format, the exception handler, serializers built once."""
 
 from __future__ import annotations
 
-from rest_framework import status
+import copy
+
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -29,3 +31,27 @@ def exception_handler(exc, context):
     elif isinstance(data, list):
         response.data = {"code": "invalid", "detail": "; ".join(str(d) for d in data), "errors": {"non_field_errors": data}}
     return response
+
+
+class FieldsBuiltOnce:
+    """A serializer whose fields are made once per class, not once per instance.
+
+    DRF makes every field of a serializer anew for each instance: a ModelSerializer
+    maps each model field again, and ``Field.__deepcopy__`` re-runs ``__init__`` for
+    every declared one. For the intake (one input and one detail serializer) that was
+    a third of the CPU of a request (bench/intake_cpu.py). The fields depend only on
+    the class, so they are made once; an instance gets a shallow copy of each, which
+    ``bind()`` then ties to it (name, parent, source) without touching the template.
+    Nested serializers are deep-copied as DRF does: they carry per-instance state
+    (their own bound fields, a list serializer's child); the nested ones use this
+    class too (org's reference serializers, assignments), so their copies are cheap.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        template = cls.__dict__.get("_fields_template")
+        if template is None:
+            template = super().get_fields()
+            cls._fields_template = template  # a benign race: two threads build equal dicts
+        return {name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+                for name, field in template.items()}

@@ -22,6 +22,8 @@ from yiwang.workorders import services, sla
 from yiwang.workorders.models import AppealType, Channel, ReturnReason, Urgency, WorkOrder
 
 from yiwang.smartdispatch import demo as smartdispatch_demo
+from yiwang.spaces import demo as spaces_demo
+from yiwang.inspections import demo as inspections_demo
 
 from . import factories, history
 
@@ -38,6 +40,8 @@ ACCOUNTS = [
     ("deputy", Role.NPC_DEPUTY, "RDLLZ", "人大代表赵静"),
     ("citizen", Role.CITIZEN, None, "市民周华"),
     ("enterprise", Role.ENTERPRISE, None, "上海虹口示例科技有限公司"),
+    ("gdb", Role.UNIT_HANDLER, "GDB", "区国动办 监管员"),
+    ("space-unit", Role.ENTERPRISE, None, "上海瑞虹物业 安全员"),  # using unit of three demo underground spaces
 ]
 
 
@@ -52,7 +56,13 @@ def seed_accounts() -> list:
 def seed_demo(stdout=None, *, now: dt.datetime | None = None) -> dict:
     """Idempotent: accounts are created once; work orders only into a database that has none."""
     stdout = stdout or sys.stdout
-    seed_accounts()
+    accounts = {user.username: user for user in seed_accounts()}
+    spaces = spaces_demo.seed_spaces(unit_account=accounts["space-unit"])
+    if spaces:
+        stdout.write(f"  underground spaces: {spaces}\n")
+    inspections = inspections_demo.seed(stdout, now=now)
+    if inspections:
+        stdout.write(f"  inspections: {inspections} (with rectifications in every state)\n")
     existing = WorkOrder.objects.count()
     if existing:
         stdout.write(f"Demo data already loaded ({existing} work orders).\n")

@@ -18,7 +18,9 @@ lender). For each key, when an appeal arrives:
   After an alert the key stays quiet for one window.
 
 Alerts are raised at the arrival time of the appeal that crossed the line, so
-the delay is that of the data, not of a batch.
+the delay is that of the data, not of a batch. The day types, the floored rate
+and the Poisson test are :mod:`.burstcore`, shared with the live detector
+(:mod:`yiwang.alerts.detector`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from scipy.stats import poisson
-
-from . import entities
+from . import burstcore, entities
 from .appeals import Appeal
 
 WINDOW = timedelta(hours=24)
@@ -40,21 +40,14 @@ MIN_COUNT = 3
 MIN_USERS = 2
 ALPHA = 1e-4
 WARMUP_DAYS = 14
+RULE = burstcore.Rule(baseline_days=BASELINE_DAYS, floor=FLOOR, min_count=MIN_COUNT, min_users=MIN_USERS, alpha=ALPHA)
 
-
-@lru_cache(maxsize=4096)
-def is_workday(day: date) -> bool:
-    try:
-        import chinese_calendar
-
-        return chinese_calendar.is_workday(day)
-    except (NotImplementedError, ImportError):  # outside the years the library knows
-        return day.weekday() < 5
+is_workday = burstcore.library_is_workday
 
 
 @lru_cache(maxsize=4096)
 def _days_of_type(end: date, workday: bool) -> int:
-    return sum(1 for k in range(1, BASELINE_DAYS + 1) if is_workday(end - timedelta(days=k)) == workday)
+    return burstcore.days_of_type(burstcore.baseline_days(end, BASELINE_DAYS), workday, is_workday)
 
 
 @dataclass
@@ -107,10 +100,12 @@ def _check(key: str, events: deque[_Event], now: datetime) -> dict | None:
         return None
     workday = is_workday(now.date())
     before = now - WINDOW
+    # The sliding baseline of the replay: events up to the window's start, over the days of
+    # the same type among the BASELINE_DAYS before it.
     past = sum(1 for e in events if e.time <= before and is_workday(e.time.date()) == workday)
-    expected = max(FLOOR, past / max(1, _days_of_type(before.date(), workday)))
-    p = float(poisson.sf(len(window) - 1, expected))
-    if p >= ALPHA:
+    expected = burstcore.daily_rate(past, _days_of_type(before.date(), workday), FLOOR)
+    p = burstcore.test(len(window), len(users), expected, RULE)
+    if p is None:
         return None
     ids = [e.index for e in window]
     return {"raised_at": now, "key": key, "indexes": ids, "count": len(window), "expected": expected, "p": p,

@@ -36,27 +36,41 @@ RECENT_DAYS = 30
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 
 
+# Weights of the heat index terms (see the module docstring); yiwang/clusters uses the same ones.
+HEAT_WEIGHTS = {"volume": 1.0, "recent": 1.0, "repeats": 0.5, "likes": 0.5, "dissatisfied": 0.5, "opposes": 0.25}
+
+
+def heat_from_counts(**counts: int) -> float:
+    """The heat index from its counts (keys of ``HEAT_WEIGHTS``; a missing one counts 0)."""
+    return round(sum(w * math.log1p(counts.get(k, 0)) for k, w in HEAT_WEIGHTS.items()), 3)
+
+
 def heat(members: list[Appeal], repeats: int, now) -> float:
     recent = sum(1 for a in members if a.time >= now - timedelta(days=RECENT_DAYS))
-    value = (math.log1p(len(members)) + math.log1p(recent) + 0.5 * math.log1p(repeats)
-             + 0.5 * math.log1p(sum(a.likes for a in members))
-             + 0.5 * math.log1p(sum(a.dissatisfied for a in members))
-             + 0.25 * math.log1p(sum(a.opposes for a in members)))
-    return round(value, 3)
+    return heat_from_counts(volume=len(members), recent=recent, repeats=repeats,
+                            likes=sum(a.likes for a in members),
+                            dissatisfied=sum(a.dissatisfied for a in members),
+                            opposes=sum(a.opposes for a in members))
 
 
-def _label(c: pairmod.Corpus, idx: list[int], vocab: np.ndarray) -> str:
+def label_parts(c: pairmod.Corpus, idx: list[int], vocab: np.ndarray, n_words: int = 3) -> tuple[str, list[str]]:
+    """The place most members name and the ``n_words`` heaviest n-grams of their centroid outside it."""
     names = Counter(n for i in idx for n in c.names[i] if len(n) <= 8)
     place = max(names.items(), key=lambda kv: (kv[1], len(kv[0])))[0] if names else ""
     centroid = np.asarray(c.problem[idx].mean(axis=0)).ravel()
     words: list[str] = []
-    for k in np.argsort(-centroid)[:40]:
+    for k in np.argsort(-centroid)[:max(40, 13 * n_words)]:  # 40 for the batch label, as before
         term = vocab[k]
         if len(term) < 2 or not _CJK.fullmatch(term) or term in place or any(term in w or w in term for w in words):
             continue
         words.append(term)
-        if len(words) == 3:
+        if len(words) == n_words:
             break
+    return place, words
+
+
+def _label(c: pairmod.Corpus, idx: list[int], vocab: np.ndarray) -> str:
+    place, words = label_parts(c, idx, vocab)
     return f"{place}：{'、'.join(words)}" if place else "、".join(words)
 
 

@@ -2,10 +2,11 @@
 
 While an operator registers a call, the intake page asks for orders that share the
 caller's phone or whose title reads like the new one, so the operator can see the
-case is already known and merge the new order into it (``services.merge``) once it
-is registered. Only orders the operator may see, and only orders still open or
-registered in the last 90 days, are candidates; merged orders never are (their
-master is the one to merge into).
+case is already known and register the call linked (``services.link``) or merged
+(``services.merge``) into it in one step (``services.register_repeat_call``). Only
+orders the operator may see, and only orders still open or registered in the last
+90 days, are candidates; merged orders never are (their master is the one to merge
+into).
 
 PostgreSQL: pg_trgm similarity on ``UPPER(title::text)``, the exact expression the
 trigram GIN index ``wo_title_trgm`` of workorders/0004 is built on, so the ``%``
@@ -51,6 +52,8 @@ class Candidate:
     created_at: dt.datetime
     score: float
     reason: str
+    repeat_count: int = 0  # repeat calls already linked or merged to it
+    master_number: str = ""  # set when it is itself a repeat call: linking to it links to this master
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -89,7 +92,7 @@ def similar_open_orders(user, title: str, content: str = "", phone: str = "", st
         else:
             scores = _sqlite_title_matches(pool, text, since, by_phone)
     ids = by_phone | {pk for pk, s in scores.items() if s >= MIN_SCORE}
-    orders = {o.pk: o for o in WorkOrder.objects.filter(pk__in=ids).select_related("street")}
+    orders = {o.pk: o for o in WorkOrder.objects.filter(pk__in=ids).select_related("street", "master")}
 
     def rank(pk):
         o = orders[pk]
@@ -111,6 +114,7 @@ def _candidate(order: WorkOrder, score: float, same_phone: bool, street_id) -> C
         pk=order.pk, number=order.number or "", title=order.title, status=order.status,
         status_label=order.get_status_display(), street=order.street.name if order.street else "",
         created_at=order.created_at, score=round(score, 2), reason="，".join(reasons),
+        repeat_count=order.repeat_count, master_number=order.master.number if order.master_id else "",
     )
 
 

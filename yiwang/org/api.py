@@ -10,12 +10,14 @@ import django_filters
 from django.db.models import Q
 from rest_framework import serializers, viewsets
 
+from yiwang.core.api import FieldsBuiltOnce
+
 from .models import Category, Committee, Street, Unit
 
 # --- serializers -------------------------------------------------------------
 
 
-class StreetSerializer(serializers.ModelSerializer):
+class StreetSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Street
         fields = ["code", "name"]
@@ -29,13 +31,13 @@ class CommitteeSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "street"]
 
 
-class CommitteeRefSerializer(serializers.ModelSerializer):
+class CommitteeRefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Committee
         fields = ["code", "name"]
 
 
-class UnitRefSerializer(serializers.ModelSerializer):
+class UnitRefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A unit as other objects mention it."""
 
     class Meta:
@@ -52,7 +54,7 @@ class UnitSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "kind", "kind_label", "street", "active"]
 
 
-class CategoryRefSerializer(serializers.ModelSerializer):
+class CategoryRefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["code", "name", "level", "path"]

@@ -16,7 +16,6 @@ Exit codes: 0 done, 2 bad input (missing file or column, no label), 1 anything e
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time

@@ -1,12 +1,14 @@
 """Background work of intelligent dispatch, run by the django-q2 cluster (``yiwang worker``).
 
-``compute_suggestion`` runs for every new order (inline when ``SMARTDISPATCH_INLINE``);
+``suggest_pending`` is the intake follower that gives new orders their suggestion
+(``compute_suggestion`` does one order, inline when ``SMARTDISPATCH_INLINE``);
 ``train_model`` is what an admin runs from the model-version admin or schedules
 (django-q2 Schedule with func ``yiwang.smartdispatch.jobs.train_model``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -19,11 +21,37 @@ log = logging.getLogger(__name__)
 TRAIN_TIMEOUT_S = 170
 
 
-def queue_suggestion(order_id: int) -> None:
-    if getattr(settings, "SMARTDISPATCH_INLINE", False):
-        compute_suggestion(order_id)
-    else:
-        async_task("yiwang.smartdispatch.jobs.compute_suggestion", order_id, task_name=f"suggest-{order_id}")
+# Orders younger than this are dispatched automatically when the model is confident;
+# an older backlog (the worker was down, a model was activated late) only gets
+# suggestions, since a dispatcher may already be working on it by hand.
+AUTO_DISPATCH_WINDOW = dt.timedelta(hours=1)
+PENDING_BATCH = 100
+# Orders whose suggestion raised, so a broken one is not retried every round until restart.
+_failed: set[int] = set()
+
+
+def suggest_pending(*, now=None) -> int:
+    """The intake follower: suggestions for registered orders that have none, newest first.
+
+    Runs every couple of seconds in ``yiwang worker`` (see ``workorders.followers``).
+    """
+    from django.utils import timezone
+
+    from . import services
+
+    if services.active_version() is None:
+        return 0
+    now = now or timezone.now()
+    pending = services.unsuggested_orders().exclude(pk__in=_failed).order_by("-created_at", "-id")[:PENDING_BATCH]
+    done = 0
+    for order in pending:
+        try:
+            services.suggest(order, auto_dispatch=order.created_at >= now - AUTO_DISPATCH_WINDOW, now=now)
+            done += 1
+        except Exception:
+            _failed.add(order.pk)
+            log.exception("No dispatch suggestion for order %s", order.pk)
+    return done
 
 
 def compute_suggestion(order_id: int) -> str:

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yiwang.accounts import roles
 from yiwang.accounts.roles import Role
+from yiwang.accounts.services import system_account
 from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
 from yiwang.org.models import Category, Unit
 from yiwang.org.routing import route_for
@@ -117,15 +117,7 @@ def _jsonable(value):
 
 def system_actor():
     """The account automatic dispatches are recorded under: a dispatcher nobody can sign in as."""
-    User = get_user_model()
-    user, created = User.objects.get_or_create(
-        username=SYSTEM_USERNAME,
-        defaults={"role": Role.DISPATCHER, "display_name": "智能派单", "is_active": False},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+    return system_account(SYSTEM_USERNAME, role=Role.DISPATCHER, display_name="智能派单", is_active=False)
 
 
 # --- suggestions ---------------------------------------------------------------
@@ -216,10 +208,14 @@ def _maybe_auto_dispatch(suggestion: DispatchSuggestion, order: WorkOrder, *, no
     return True
 
 
+def unsuggested_orders():
+    """Registered orders that have no suggestion yet (the intake follower's and the demo's work list)."""
+    return WorkOrder.objects.filter(status=Status.REGISTERED, dispatch_suggestion__isnull=True).select_related("street")
+
+
 def suggest_open_orders(*, auto_dispatch: bool = False, limit: int | None = None) -> int:
     """Suggestions for registered orders that have none yet (after the first model, or for the demo)."""
-    pending = (WorkOrder.objects.filter(status=Status.REGISTERED, dispatch_suggestion__isnull=True)
-               .select_related("street").order_by("created_at"))
+    pending = unsuggested_orders().order_by("created_at")
     done = 0
     for order in pending[:limit] if limit else pending:
         if suggest(order, auto_dispatch=auto_dispatch) is not None:

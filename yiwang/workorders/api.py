@@ -24,7 +24,7 @@ from .models import Event, WorkOrder
 from .pagination import OrderListPagination
 from .serializers import (
     AnswerInput, DecisionInput, DispatchInput, ErrorSerializer, EventSerializer, ExtensionInput, FollowUpInput,
-    IntakeSerializer, MergeInput, NoteInput, ReasonInput, ReplyInput, ReturnInput, WorkOrderDetailSerializer,
+    IntakeSerializer, LinkInput, MergeInput, NoteInput, ReasonInput, ReplyInput, ReturnInput, WorkOrderDetailSerializer,
     WorkOrderSerializer,
 )
 
@@ -227,6 +227,18 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def merge(self, request, pk=None):
         return self._act(request, MergeInput, lambda order, user, d: services.merge(
             order, actor=user, master=self._master(d["master"]), reason=d["reason"]))
+
+    @_action_schema("关联到主工单（重复来电，工单照常办理）", LinkInput)
+    @action(detail=True, methods=["post"])
+    def link(self, request, pk=None):
+        return self._act(request, LinkInput, lambda order, user, d: services.link(
+            order, actor=user, master=self._master(d["master"]), reason=d["reason"]))
+
+    @_action_schema("取消关联（不再计为重复来电）", ReasonInput)
+    @action(detail=True, methods=["post"])
+    def unlink(self, request, pk=None):
+        return self._act(request, ReasonInput, lambda order, user, d: services.unlink(
+            order, actor=user, reason=d["reason"]))
 
     @_action_schema("直办（咨询类当场答复并办结）", AnswerInput)
     @action(detail=True, methods=["post"])

@@ -23,6 +23,7 @@ from yiwang.org.routing import route_for
 from . import selectors
 from .filtersets import WorkOrderFilterSet, keyword_match
 from .models import AppealType, ReturnReason, Satisfaction, Urgency, WorkOrder
+from .repeats import Period
 from .states import UNIT_STAGE, Action
 
 def add_domain_error(form: forms.Form, error) -> None:
@@ -107,6 +108,38 @@ class RegisterForm(IntakeBase):
         phone.update(autofocus=True, inputmode="tel", autocomplete="off", **{"data-caller-history": "1"})
         # Alt+Z jumps to the direct answer (直办) from anywhere in the form.
         self.fields["direct_answer"].widget.attrs["data-direct-answer"] = "1"
+
+
+class PanelChoice(forms.Widget):
+    """Renders nothing: the value comes only from the button pressed in the 疑似重复 panel.
+
+    So a page shown again after an error never carries an earlier choice along unseen.
+    Counted as hidden, so the page lists it (and its errors) with the hidden fields.
+    """
+
+    input_type = "hidden"
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return ""
+
+
+REPEAT_MODES = {"link": "关联", "merge": "合并"}
+
+
+class RepeatCallForm(RegisterForm):
+    """The operator's form plus the repeat-call choice of the 疑似重复 panel ("link:HK…" or "merge:HK…")."""
+
+    repeat = forms.CharField(required=False, max_length=40, widget=PanelChoice, label="重复来电")
+    field_aliases = {**RegisterForm.field_aliases, "master": "repeat"}
+
+    def clean_repeat(self):
+        value = self.cleaned_data["repeat"].strip()
+        if not value:
+            return None
+        mode, _, number = value.partition(":")
+        if mode not in REPEAT_MODES or not number.strip():
+            raise forms.ValidationError("重复来电操作无效：应为「关联」或「合并」加主工单编号")
+        return mode, number.strip()
 
 
 class SelfServiceForm(IntakeBase):
@@ -321,11 +354,10 @@ class EscalateForm(ActionForm):
     note = forms.CharField(label="督办意见", widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
-class MergeForm(ActionForm):
-    slug, title, submit_label = "merge", "合并到主工单", "合并"
-    actions = frozenset({Action.MERGE})
+class MasterNumberForm(ActionForm):
+    """A form that names a master order by its number, among the orders the user may see."""
+
     master = forms.CharField(label="主工单编号", max_length=24)
-    reason = forms.CharField(label="合并说明", required=False)
 
     def clean_master(self):
         number = self.cleaned_data["master"].strip()
@@ -333,6 +365,25 @@ class MergeForm(ActionForm):
         if master is None:
             raise forms.ValidationError(f"未找到工单「{number}」")
         return master
+
+
+class MergeForm(MasterNumberForm):
+    slug, title, submit_label = "merge", "合并到主工单", "合并"
+    actions = frozenset({Action.MERGE})
+    reason = forms.CharField(label="合并说明", required=False)
+
+
+class LinkForm(MasterNumberForm):
+    slug, title, submit_label = "link", "关联到主工单（重复来电）", "关联"
+    actions = frozenset({Action.LINK})
+    reason = forms.CharField(label="关联说明", required=False,
+                             help_text="关联后本工单照常办理，计为主工单的一次重复来电")
+
+
+class UnlinkForm(ActionForm):
+    slug, title, submit_label = "unlink", "取消关联", "取消关联"
+    actions = frozenset({Action.UNLINK})
+    reason = forms.CharField(label="取消关联理由", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class AnswerForm(ActionForm):
@@ -345,5 +396,47 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     form.slug: form
     for form in (AnswerForm, DispatchForm, SignForm, ProgressForm, ReturnForm, ReturnDecisionForm, ExtensionForm,
                  ExtensionDecisionForm, ReplyForm, ReviewForm, FollowUpForm, ReopenForm, ArchiveForm, EscalateForm,
-                 MergeForm)
+                 MergeForm, LinkForm, UnlinkForm)
 }
+
+
+# --- the repeat-call statistics page (重复来电) ----------------------------------------
+
+MAX_PERIOD_DAYS = 3 * 366
+
+
+class RepeatPeriodForm(forms.Form):
+    """The page's filters (GET): a period of registration dates, optionally a street or a unit.
+
+    Without dates: the last 30 days up to today.
+    """
+
+    start = forms.DateField(label="登记日期自", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="至（含）", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    street = forms.ModelChoiceField(label="街道", queryset=Street.objects.all(), required=False, empty_label="（不限）")
+    unit = forms.ModelChoiceField(label="主办单位", queryset=Unit.objects.filter(active=True), required=False,
+                                  empty_label="（不限）")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        today = timezone.localtime(timezone.now(), SHANGHAI).date()
+        end = data.get("end") or today
+        start = data.get("start") or end - dt.timedelta(days=29)
+        if start > end:
+            self.add_error("start", "起始日期不能晚于截止日期")
+        elif (end - start).days >= MAX_PERIOD_DAYS:
+            self.add_error("start", f"统计区间最长 {MAX_PERIOD_DAYS} 天")
+        data["start"], data["end"] = start, end
+        return data
+
+    def period(self) -> Period:
+        data = self.cleaned_data
+        midnight = dt.time()
+        return Period(
+            start=dt.datetime.combine(data["start"], midnight, tzinfo=SHANGHAI),
+            end=dt.datetime.combine(data["end"] + dt.timedelta(days=1), midnight, tzinfo=SHANGHAI),
+            street_id=data["street"].pk if data.get("street") else None,
+            unit_id=data["unit"].pk if data.get("unit") else None,
+        )

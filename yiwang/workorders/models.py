@@ -108,6 +108,10 @@ class WorkOrder(models.Model):
     master = models.ForeignKey(
         "self", verbose_name="主工单", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
     )
+    # How many orders have this one as their master (linked or merged): its repeat calls
+    # (see workorders/repeats.py). Kept by services in the transaction that changes a
+    # ``master``; recomputable from the event log (repeats.recount_from_events).
+    repeat_count = models.PositiveIntegerField("重复来电数", default=0)
 
     city_number = models.CharField("市级工单编号", max_length=40, unique=True, null=True, blank=True)
     city_deadline = models.DateTimeField("市级办结时限", null=True, blank=True)
@@ -159,6 +163,10 @@ class WorkOrder(models.Model):
             models.Index(fields=["channel", "-created_at", "-id"], name="wo_channel_created"),
             models.Index(fields=["status", "-created_at", "-id"], name="wo_status_created"),
             models.Index(fields=["-created_at", "-id"], name="wo_created"),
+            # Repeat calls (orders with a master) by the time they came in: the period
+            # counts per master, unit and street read only these rows (repeats.py).
+            models.Index(fields=["created_at", "master"], name="wo_repeat_created",
+                         condition=models.Q(master__isnull=False)),
         ]
 
     def __str__(self) -> str:

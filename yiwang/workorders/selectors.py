@@ -100,6 +100,8 @@ _ROLE_ACTIONS = {
     Action.ARCHIVE: roles.CAN_REOPEN_OR_ARCHIVE,
     Action.ESCALATE: roles.CAN_ESCALATE,
     Action.MERGE: roles.CAN_MERGE,
+    Action.LINK: roles.CAN_MERGE,
+    Action.UNLINK: roles.CAN_MERGE,
 }
 # Actions only the staff of the order's lead unit may take.
 _LEAD_UNIT_ACTIONS = {Action.SIGN, Action.REQUEST_RETURN, Action.REQUEST_EXTENSION, Action.REPLY}
@@ -168,6 +170,10 @@ def _precondition_holds(action: str, order: WorkOrder, *, pending_extension: boo
         return pending_extension
     if action == Action.REQUEST_EXTENSION:
         return not pending_extension
+    if action == Action.LINK:
+        return order.master_id is None  # a linked call is unlinked first, then linked elsewhere
+    if action == Action.UNLINK:
+        return order.master_id is not None
     return True
 
 
@@ -235,7 +241,8 @@ def order_page(user, pk: int) -> WorkOrder:
         Prefetch("extension_requests", queryset=ExtensionRequest.objects.select_related(
             "unit", "requested_by", "decided_by").order_by("requested_at")),
         Prefetch("follow_ups", queryset=FollowUp.objects.select_related("by")),
-        Prefetch("duplicates", queryset=WorkOrder.objects.only("id", "number", "title", "master_id")),
+        Prefetch("duplicates", queryset=WorkOrder.objects.only("id", "number", "title", "status", "created_at",
+                                                               "master_id").order_by("created_at", "id")),
     )
     return order
 

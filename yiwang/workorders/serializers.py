@@ -6,12 +6,12 @@ Serializers only translate. Rules live in :mod:`services`; who sees what in
 
 from __future__ import annotations
 
-import copy
 
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from yiwang.core.api import FieldsBuiltOnce
 from yiwang.org.api import CategoryRefSerializer, CommitteeRefSerializer, StreetSerializer, UnitRefSerializer
 from yiwang.org.models import Unit
 
@@ -39,30 +39,9 @@ ACTION_ENDPOINTS = {
     Action.ARCHIVE: "archive",
     Action.ESCALATE: "escalate",
     Action.MERGE: "merge",
+    Action.LINK: "link",
+    Action.UNLINK: "unlink",
 }
-
-
-class FieldsBuiltOnce:
-    """A serializer whose fields are made once per class, not once per instance.
-
-    DRF makes every field of a serializer anew for each instance: a ModelSerializer
-    maps each model field again, and ``Field.__deepcopy__`` re-runs ``__init__`` for
-    every declared one. For the intake (one input and one detail serializer) that was
-    a third of the CPU of a request (bench/intake_cpu.py). The fields depend only on
-    the class, so they are made once; an instance gets a shallow copy of each, which
-    ``bind()`` then ties to it (name, parent, source) without touching the template.
-    Nested serializers are deep-copied as DRF does: they carry per-instance state
-    (their own bound fields, a list serializer's child).
-    """
-
-    def get_fields(self):
-        cls = type(self)
-        template = cls.__dict__.get("_fields_template")
-        if template is None:
-            template = super().get_fields()
-            cls._fields_template = template  # a benign race: two threads build equal dicts
-        return {name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
-                for name, field in template.items()}
 
 
 # --- input: reference data by code ---------------------------------------------
@@ -207,6 +186,10 @@ class MergeInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class LinkInput(MergeInput):
+    """关联: the order stays open and counts as a repeat call of the master (its root, if it is one itself)."""
+
+
 class AnswerInput(serializers.Serializer):
     answer = serializers.CharField()
 
@@ -222,7 +205,7 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
-class PersonalDataSerializer(serializers.Serializer):
+class PersonalDataSerializer(FieldsBuiltOnce, serializers.Serializer):
     """The appellant's data, in clear or masked depending on the asking user's role."""
 
     appellant_name = serializers.CharField()
@@ -234,7 +217,7 @@ class PersonalDataSerializer(serializers.Serializer):
         return selectors.personal_data(self.context["request"].user, order)
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     unit = UnitRefSerializer(read_only=True)
     role_label = serializers.CharField(source="get_role_display", read_only=True)
 
@@ -272,6 +255,7 @@ class WorkOrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "lead_unit", "assignments", "personal_data",
             "sla_state", "sla_state_label", "sign_overdue", "sign_deadline", "handle_deadline", "yellow_at",
             "city_deadline", "created_at", "dispatched_at", "signed_at", "replied_at", "closed_at",
+            "repeat_count",
         ]
 
 

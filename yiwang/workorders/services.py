@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from yiwang.accounts import roles
 from yiwang.accounts.roles import Role
+from yiwang.core.audit import audit
 from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
+from yiwang.core.models import AuditEntry
 from yiwang.org.models import Category, Committee, Street, Unit
 from yiwang.org.routing import route_for
 
@@ -529,22 +532,143 @@ def escalate(order: WorkOrder, *, actor, note: str, now=None) -> WorkOrder:
     return order
 
 
+# --- repeat calls: link and merge (definitions in repeats.py) ----------------------
+
 def merge(order: WorkOrder, *, actor, master: WorkOrder, reason: str = "", now=None) -> WorkOrder:
-    """合并 a duplicate into its master; the duplicate ends, the master carries on."""
+    """合并 a duplicate into its master; the duplicate ends, the master carries on.
+
+    ``master`` resolves to its root (an order that is itself a repeat call stands for
+    its master); the root must still be open. Merging again into the same root is a
+    no-op. A linked repeat call may be merged later (its count does not change).
+    """
     now = _now(now)
     _require_role(actor, roles.CAN_MERGE, Action.MERGE)
-    if master.pk == order.pk:
-        raise Invalid("不能把工单合并到自身", field="master")
+    with transaction.atomic():
+        order, root = _lock_pair(order, master)
+        if order.status == Status.MERGED and order.master_id == root.pk:
+            return order  # merged there already
+        if root.status in TERMINAL:
+            raise Invalid(f"主工单 {root.number} 已「{label(root.status)}」，不能作为合并目标", field="master")
+        _check(order, Action.MERGE, Status.MERGED)
+        Assignment.objects.filter(order=order, active=True).update(active=False)
+        data = _attach(order, root)
+        order.closed_at = now
+        _move(order, Action.MERGE, Status.MERGED, actor=actor, now=now, reason=reason, data=data,
+              fields=("master", "repeat_count", "closed_at"))
+        _audit_master(actor, order, Action.MERGE, data)
+    return order
+
+
+def link(order: WorkOrder, *, actor, master: WorkOrder, reason: str = "", now=None) -> WorkOrder:
+    """关联 a repeat call to the master order of its case; the call stays open and is handled on.
+
+    Unlike :func:`merge` nothing closes: only ``master`` is set and the master's
+    ``repeat_count`` grows, in the same transaction. ``master`` resolves to its root;
+    linking to the same root again is a no-op, to itself or to one of its own repeat
+    calls is refused. An order that has repeat calls of its own brings them along:
+    they are moved to the new root so that no master is ever itself a repeat call.
+    """
+    now = _now(now)
+    _require_role(actor, roles.CAN_MERGE, Action.LINK)
+    with transaction.atomic():
+        order, root = _lock_pair(order, master)
+        if order.master_id == root.pk:
+            return order  # linked (or merged) there already
+        _check(order, Action.LINK, order.status)
+        data = _attach(order, root)
+        _move(order, Action.LINK, order.status, actor=actor, now=now, reason=reason, data=data,
+              fields=("master", "repeat_count"))
+        _audit_master(actor, order, Action.LINK, data)
+    return order
+
+
+def unlink(order: WorkOrder, *, actor, reason: str, now=None) -> WorkOrder:
+    """取消关联: a call linked by mistake is no repeat call; its master's count drops. Idempotent."""
+    now = _now(now)
+    _require_role(actor, roles.CAN_MERGE, Action.UNLINK)
+    reason = _text(reason, "reason", label_="取消关联理由", max_length=1000)
     with transaction.atomic():
         order = _lock(order)
-        master = WorkOrder.objects.select_for_update().get(pk=master.pk)
-        if master.status in TERMINAL:
-            raise Invalid(f"主工单 {master.number} 已「{label(master.status)}」，不能作为合并目标", field="master")
-        Assignment.objects.filter(order=order, active=True).update(active=False)
-        order.master, order.closed_at = master, now
-        _move(order, Action.MERGE, Status.MERGED, actor=actor, now=now, reason=reason,
-              data={"master": master.pk, "master_number": master.number}, fields=("master", "closed_at"))
+        if order.master_id is None:
+            return order
+        _check(order, Action.UNLINK, order.status)
+        previous = order.master_id
+        WorkOrder.objects.filter(pk=previous).update(repeat_count=F("repeat_count") - 1)
+        order.master = None
+        data = {"master": None, "previous_master": previous}
+        _move(order, Action.UNLINK, order.status, actor=actor, now=now, reason=reason, data=data, fields=("master",))
+        _audit_master(actor, order, Action.UNLINK, data)
     return order
+
+
+def register_repeat_call(intake: Intake, *, actor, master: WorkOrder, merge_it: bool, channel: str,
+                         idempotency_key: str | None = None, now=None) -> tuple[WorkOrder, bool]:
+    """Register a call and link (or merge) it to ``master`` at once: both happen or neither.
+
+    A replayed intake (same idempotency key) returns the first order untouched: the
+    first try linked it already.
+    """
+    _require_role(actor, roles.CAN_MERGE, Action.MERGE if merge_it else Action.LINK)
+    now = _now(now)
+    with transaction.atomic():
+        order, created = register(intake, actor=actor, channel=channel, idempotency_key=idempotency_key, now=now)
+        if created:
+            attach = merge if merge_it else link
+            order = attach(order, actor=actor, master=master, reason="登记时确认为重复来电", now=now)
+    return order, created
+
+
+def root_master(order: WorkOrder) -> WorkOrder:
+    """The order at the top of ``order``'s master chain (itself when it has no master)."""
+    seen = {order.pk}
+    while order.master_id is not None:
+        order = WorkOrder.objects.get(pk=order.master_id)
+        if order.pk in seen:  # cannot happen through these services; never loop on bad data
+            raise Invalid("主工单关系存在循环，请联系管理员", field="master")
+        seen.add(order.pk)
+    return order
+
+
+def _lock_pair(order: WorkOrder, master: WorkOrder) -> tuple[WorkOrder, WorkOrder]:
+    """Lock the call and the root of ``master``; refuse itself and its own repeat calls."""
+    if master.pk == order.pk:
+        raise Invalid("不能把工单关联或合并到自身", field="master")
+    order = _lock(order)
+    root = root_master(WorkOrder.objects.get(pk=master.pk))
+    if root.pk == order.pk:
+        raise Invalid(f"工单 {master.number} 是本工单的重复来电，不能反向关联或合并", field="master")
+    root = _lock(root)
+    if root.master_id is not None:  # linked elsewhere between the read and the lock
+        raise IllegalTransition(f"主工单 {root.number} 刚被关联到其他工单，请重试", code="master_changed")
+    return order, root
+
+
+def _attach(order: WorkOrder, root: WorkOrder) -> dict:
+    """Point ``order`` (and the repeat calls it had itself) at ``root`` and move the counts.
+
+    Returns the event data from which :func:`repeats.recount_from_events` replays the
+    change: the new master, the previous one, and the repeat calls that moved along.
+    """
+    previous = order.master_id
+    moved = list(WorkOrder.objects.filter(master=order).order_by("pk").values_list("pk", flat=True))
+    if moved:
+        WorkOrder.objects.filter(pk__in=moved).update(master=root)
+    if previous is not None:
+        WorkOrder.objects.filter(pk=previous).update(repeat_count=F("repeat_count") - 1)
+    WorkOrder.objects.filter(pk=root.pk).update(repeat_count=F("repeat_count") + 1 + len(moved))
+    order.master, order.repeat_count = root, 0
+    data = {"master": root.pk, "master_number": root.number}
+    if previous is not None:
+        data["previous_master"] = previous
+    if moved:
+        data["moved"] = moved
+    return data
+
+
+def _audit_master(actor, order: WorkOrder, action: str, data: dict) -> None:
+    master = data.get("master_number") or "—"
+    audit(actor=actor, action=AuditEntry.Action.TRANSITION, obj=order,
+          summary=f"{order.number} {Action(action).label} {master}", changes={"action": action, **data})
 
 
 def rate_by_appellant(order: WorkOrder, *, actor, satisfaction: str, resolved: bool, note: str = "",

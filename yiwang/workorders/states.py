@@ -11,6 +11,10 @@ the tests can walk it without Django.
         │            │                              │
         │            └──────────── reopen ──────────┴──► DISPATCHED
         └─ merge (before the reply) ─► MERGED
+
+    link (关联): before the reply, like merge, status to itself; unlink (取消关联): any
+    open status to itself. A repeat call linked to its master keeps its own life; only
+    ``master`` changes (see ``repeats``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class Action(models.TextChoices):
     ARCHIVE = "archive", "归档"
     ESCALATE = "escalate", "督办"
     MERGE = "merge", "合并"
+    LINK = "link", "关联"
+    UNLINK = "unlink", "取消关联"
     SIGN_OVERDUE = "sign_overdue", "签收超时"
     SLA_YELLOW = "sla_yellow", "黄灯预警"
     SLA_RED = "sla_red", "红灯超期"
@@ -87,6 +93,8 @@ EDGES: dict[str, set[tuple]] = {
     Action.ARCHIVE: {(S.FOLLOW_UP, S.ARCHIVED)},
     Action.ESCALATE: _same({S.REGISTERED, *UNIT_STAGE, S.REPLIED}),
     Action.MERGE: {(s, S.MERGED) for s in (S.REGISTERED, S.DISPATCHED, S.HANDLING, S.RETURN_REQUESTED)},
+    Action.LINK: _same({S.REGISTERED, *UNIT_STAGE}),
+    Action.UNLINK: _same(OPEN),
     Action.SIGN_OVERDUE: _same({S.DISPATCHED}),
     Action.SLA_YELLOW: _same(UNIT_STAGE),
     Action.SLA_RED: _same(UNIT_STAGE),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("orders/similar/", views.similar_orders, name="similar"),
     path("queue/", views.dispatch_queue, name="queue"),
     path("inbox/", views.unit_inbox, name="inbox"),
+    path("repeats/", views.repeat_calls, name="repeats"),
     path("orders/<int:pk>/", views.order_detail, name="detail"),
     path("orders/<int:pk>/<slug:action>/", views.order_action, name="action"),
 ]

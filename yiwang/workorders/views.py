@@ -18,10 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.accounts import roles
 from yiwang.core.audit import audit_personal_data_view
-from yiwang.core.errors import DomainError
+from yiwang.core.errors import DomainError, Invalid
 from yiwang.org.models import Unit
 
-from . import forms, selectors, services
+from . import forms, repeats, selectors, services
 from .models import Channel, WorkOrder
 from .pagination import list_paginator
 from .states import Status
@@ -261,6 +261,7 @@ def similar_orders(request):
         "number": c.number, "title": c.title, "status": c.status, "status_label": c.status_label,
         "street": c.street, "created_at": timezone.localtime(c.created_at).strftime("%Y-%m-%d"),
         "score": c.score, "reason": c.reason, "url": reverse("workorders:detail", args=[c.pk]),
+        "repeat_count": c.repeat_count, "master_number": c.master_number,
     } for c in found]})
 
 
@@ -270,7 +271,7 @@ def order_new(request):
     if not _can_register(user):
         raise PermissionDenied("当前角色无权登记工单")
     self_service = user.role in (roles.Role.CITIZEN, roles.Role.ENTERPRISE)
-    form_class = forms.SelfServiceForm if self_service else forms.RegisterForm
+    form_class = forms.SelfServiceForm if self_service else forms.RepeatCallForm
     phone = request.GET.get("phone", "").strip()
     status = 200
     if request.method == "POST":
@@ -281,10 +282,14 @@ def order_new(request):
             except DomainError as err:
                 forms.add_domain_error(form, err)
             else:
-                if created:
-                    messages.success(request, f"已登记工单 {order.number}")
-                else:
+                if not created:
                     messages.info(request, f"该诉求已登记过（重复提交），工单 {order.number}")
+                elif order.master_id:
+                    how = "合并到" if order.status == Status.MERGED else "关联到"
+                    messages.success(request, f"已登记工单 {order.number}，并作为重复来电{how}主工单 "
+                                              f"{order.master.number}")
+                else:
+                    messages.success(request, f"已登记工单 {order.number}")
                 return redirect("workorders:detail", pk=order.pk)
         status = 400
         phone = form.data.get("appellant_phone", "").strip() or phone
@@ -293,16 +298,37 @@ def order_new(request):
     history = selectors.caller_history(user, phone) if phone and not self_service else []
     return render(request, "workorders/order_new.html", {
         "form": form, "self_service": self_service, "phone": phone, "history": history,
+        "can_link": user.is_superuser or user.role in roles.CAN_MERGE,
     }, status=status)
 
 
 def _register(user, data: dict, self_service: bool):
-    intake = services.Intake(
+    """Register the call; with a choice from the 疑似重复 panel, link or merge it in the same transaction."""
+    repeat = data.get("repeat")
+    if not repeat:
+        return _register_plain(user, data, self_service)
+    mode, number = repeat
+    if (data.get("direct_answer") or "").strip():
+        raise Invalid("直办的来电当场办结，不能同时作为重复来电关联或合并", field="direct_answer")
+    master = selectors.visible_orders(user).filter(number=number).first()
+    if master is None:
+        raise Invalid(f"主工单「{number}」不存在或不在可见范围内", field="repeat")
+    return services.register_repeat_call(
+        _intake(data), actor=user, master=master, merge_it=mode == "merge", channel=Channel.PHONE,
+        idempotency_key=data["idempotency_key"])
+
+
+def _intake(data: dict) -> services.Intake:
+    return services.Intake(
         title=data["title"], content=data["content"], appeal_type=data["appeal_type"],
         street=data.get("street"), address=data.get("address", ""),
         urgency=data.get("urgency") or "normal", category=data.get("category"), committee=data.get("committee"),
         appellant_name=data.get("appellant_name", ""), appellant_phone=data.get("appellant_phone", ""),
     )
+
+
+def _register_plain(user, data: dict, self_service: bool):
+    intake = _intake(data)
     if self_service:
         channel = Channel.ENTERPRISE if user.role == roles.Role.ENTERPRISE else Channel.WEB
     else:
@@ -446,14 +472,43 @@ def _escalate(order, user, form):
 
 
 def _merge(order, user, form):
-    master = form.cleaned_data["master"]
-    services.merge(order, actor=user, master=master, reason=form.cleaned_data["reason"])
-    return f"已合并到主工单 {master.number}"
+    order = services.merge(order, actor=user, master=form.cleaned_data["master"], reason=form.cleaned_data["reason"])
+    return f"已合并到主工单 {order.master.number}"
+
+
+def _link(order, user, form):
+    order = services.link(order, actor=user, master=form.cleaned_data["master"], reason=form.cleaned_data["reason"])
+    return f"已作为重复来电关联到主工单 {order.master.number}"
+
+
+def _unlink(order, user, form):
+    services.unlink(order, actor=user, reason=form.cleaned_data["reason"])
+    return "已取消关联，本工单不再计为重复来电"
 
 
 PERFORM = {
     "answer": _answer, "dispatch": _dispatch, "sign": _sign, "progress": _progress, "return": _return,
     "return-decision": _return_decision, "extension": _extension, "extension-decision": _extension_decision,
     "reply": _reply, "review": _review, "follow-up": _follow_up, "reopen": _reopen, "archive": _archive,
-    "escalate": _escalate, "merge": _merge,
+    "escalate": _escalate, "merge": _merge, "link": _link, "unlink": _unlink,
 }
+
+
+# --- repeat calls (重复来电) -------------------------------------------------------
+
+@login_required
+@require_GET
+def repeat_calls(request):
+    """Masters with most repeat calls, and repeat calls per unit and per street, for a period in the URL."""
+    user = request.user
+    if not (user.is_superuser or user.role in roles.CAN_SEE_REPEAT_CALLS):
+        raise PermissionDenied("当前角色无权查看重复来电统计")
+    form = forms.RepeatPeriodForm(request.GET)
+    if not form.is_valid():
+        return render(request, "workorders/repeat_calls.html", {"form": form}, status=400)
+    period = form.period()
+    return render(request, "workorders/repeat_calls.html", {
+        "form": form, "period": period, "data": form.cleaned_data,
+        "summary": repeats.summary(period), "masters": repeats.top_masters(period),
+        "units": repeats.by_unit(period), "streets": repeats.by_street(period),
+    })

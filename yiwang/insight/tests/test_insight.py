@@ -2,8 +2,6 @@ import csv
 import json
 from datetime import datetime, timedelta
 
-import pytest
-
 from yiwang.cli import main
 from yiwang.insight import bursts
 from yiwang.insight.appeals import Appeal

@@ -11,7 +11,7 @@ from yiwang.org.routing import route_for
 from yiwang.smartdispatch import services
 from yiwang.smartdispatch.models import DispatchFeedback, DispatchSuggestion, Outcome, StreetSource
 from yiwang.workorders import services as orders
-from yiwang.workorders.models import Event, ReturnReason
+from yiwang.workorders.models import ReturnReason
 from yiwang.workorders.states import Action, Status
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 ACTION_PATHS = [
     "dispatch", "sign", "progress", "return", "return-decision", "extension", "extension-decision", "reply",
-    "review", "follow-up", "reopen", "archive", "escalate", "merge", "answer",
+    "review", "follow-up", "reopen", "archive", "escalate", "merge", "link", "unlink", "answer",
 ]
 
 
@@ -69,8 +69,8 @@ def test_full_lifecycle_over_http(world):
     assert body["status"] == "registered" and body["channel"] == "api"
     assert body["category"]["path"].startswith("城乡建设/城市建设和市政管理")
     assert body["street"] == {"code": "310109010", "name": "曲阳路"}
-    assert [a["action"] for a in body["allowed_actions"]] == ["merge"]  # operators do not dispatch
-    assert allowed(detail(world.dispatcher, pk)) == ["dispatch", "escalate", "merge"]
+    assert [a["action"] for a in body["allowed_actions"]] == ["merge", "link"]  # operators do not dispatch
+    assert allowed(detail(world.dispatcher, pk)) == ["dispatch", "escalate", "merge", "link"]
 
     dispatched = post(world.dispatcher, pk, "dispatch")  # no lead unit: the routing rules choose
     assert dispatched.status_code == 200, dispatched.json()
@@ -123,7 +123,8 @@ def test_return_is_arbitrated_and_redispatched_to_named_units(world, make_order)
     returned = post(world.handler, order.pk, "return",
                     {"reason_code": "not_our_duty", "reason": "属市场监管职责", "suggested_unit": "SCJG"})
     assert returned.json()["status"] == "return_requested"
-    assert allowed(detail(world.dispatcher, order.pk)) == ["approve_return", "reject_return", "escalate", "merge"]
+    assert allowed(detail(world.dispatcher, order.pk)) == ["approve_return", "reject_return", "escalate", "merge",
+                                                       "link"]
     assert post(world.dispatcher, order.pk, "return-decision", {"approve": True}).json()["status"] == "registered"
 
     redispatched = post(world.dispatcher, order.pk, "dispatch", {"lead_unit": "SCJG", "co_units": ["JGW"]})

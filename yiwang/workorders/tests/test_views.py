@@ -238,7 +238,7 @@ def test_return_and_arbitration(world, dispatched):
         suggested_unit=world.jgw.pk)
     assert status_of(dispatched) == Status.RETURN_REQUESTED
     assert form_slugs(client_for(world.dispatcher).get(f"/orders/{dispatched.pk}/")) == [
-        "return-decision", "escalate", "merge"]
+        "return-decision", "escalate", "merge", "link"]
 
     refused = act(world.dispatcher, dispatched, "return-decision", decision="reject", note="")
     assert refused.status_code == 400
@@ -300,7 +300,7 @@ def test_merge_by_master_number(world, make_order):
     form = next(f for f in unknown.context["action_forms"] if f.slug == "merge")
     assert form.errors["master"] == ["未找到工单「HK00000000000000」"]
     itself = act(world.operator, duplicate, "merge", master=duplicate.number)
-    assert itself.status_code == 400 and "不能把工单合并到自身" in itself.content.decode()
+    assert itself.status_code == 400 and "不能把工单关联或合并到自身" in itself.content.decode()
     assert status_of(duplicate) == Status.REGISTERED
 
     assert act(world.operator, duplicate, "merge", master=master.number, reason="同一路灯").status_code == 302

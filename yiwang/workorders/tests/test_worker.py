@@ -1,5 +1,6 @@
 """The job worker for real: a django-q2 cluster in its own process runs a queued
-task and the scheduled SLA sweep, then stops cleanly on SIGTERM.
+task and the scheduled SLA sweep, the intake followers run beside it, and all of
+it stops cleanly on SIGTERM.
 
 Runs against a throwaway SQLite database (the ORM broker's queries are the same
 on PostgreSQL, which the rest of the suite covers).
@@ -15,6 +16,31 @@ import time
 import pytest
 
 SWEEP = "yiwang.workorders.jobs.run_sla_sweep"
+
+
+def children(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    found.append(f.read().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return found
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def succeeded(db) -> list[str]:
@@ -40,10 +66,15 @@ def test_worker_process_runs_queued_and_scheduled_jobs(tmp_path):
         while time.monotonic() < deadline and succeeded(db).count(SWEEP) < 2:
             time.sleep(1)
         assert succeeded(db).count(SWEEP) >= 2  # the queued sweep and the scheduled one
+        assert any("follow_intake" in cmd for cmd in children(worker.pid))
     finally:
         worker.send_signal(signal.SIGTERM)  # the cluster stops its own children in order
         try:
             assert worker.wait(timeout=30) == 0
+            deadline = time.monotonic() + 10
+            while group_alive(worker.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not group_alive(worker.pid)  # the followers and the cluster's processes are gone too
         finally:
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)

@@ -63,7 +63,31 @@
   // asked for 300 ms after the title (or phone) stops changing.
   var similar = document.getElementById("similar-orders"), title = form.elements["title"];
   if (!similar || !title) return;
-  var simTimer = null, simAsked = null;
+  var simTimer = null, simAsked = null, canLink = similar.dataset.canLink === "1";
+  // Open statuses: a merge needs an open master (an archived case can still be linked to).
+  var OPEN = ["registered", "dispatched", "return_requested", "handling", "replied", "follow_up"];
+
+  // One click registers the call and links or merges it: a submit button of the intake
+  // form (form="intake-form") whose name=repeat carries the choice. Tab reaches them after
+  // the form's own button; Alt+R jumps to the first.
+  function repeatButton(mode, text, o) {
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.setAttribute("form", "intake-form");
+    button.name = "repeat";
+    button.value = mode + ":" + o.number;
+    button.className = mode === "merge" ? "danger" : "primary";
+    button.textContent = text;
+    button.title = text + "到 " + (o.master_number || o.number) + " 并登记本次来电";
+    return button;
+  }
+
+  form.addEventListener("keydown", function (event) {
+    if (event.altKey && event.code === "KeyR") {
+      var first = similar.querySelector("button[name=repeat]");
+      if (first) { event.preventDefault(); first.focus(); }
+    }
+  });
 
   function similarQuery() {
     var params = new URLSearchParams({title: title.value.trim(), phone: phone.value.trim()});
@@ -86,6 +110,19 @@
       item.append(link, " " + o.created_at + " ", badge, " " + (o.street || ""), document.createElement("br"),
                   o.title, document.createElement("br"),
                   Object.assign(document.createElement("small"), {className: "help", textContent: o.reason}));
+      if (o.repeat_count) {
+        item.append(" ", Object.assign(document.createElement("span"), {className: "badge repeat", textContent: "已重复 " + o.repeat_count + " 次"}));
+      }
+      if (o.master_number) {
+        item.append(" ", Object.assign(document.createElement("small"), {className: "help", textContent: "本身为重复来电，主工单 " + o.master_number}));
+      }
+      if (canLink) {
+        var buttons = document.createElement("div");
+        buttons.className = "buttons";
+        buttons.append(repeatButton("link", "关联", o));
+        if (OPEN.indexOf(o.status) >= 0 && !o.master_number) buttons.append(" ", repeatButton("merge", "合并", o));
+        item.appendChild(buttons);
+      }
       list.appendChild(item);
     });
     similar.querySelector(".similar-result").replaceChildren(list);

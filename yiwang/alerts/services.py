@@ -1,0 +1,257 @@
+"""The only writers of alerts: raise or grow from the detector's findings, and the duty officer's actions.
+
+Each write runs in one transaction. A finding for a key that already has an
+ongoing alert grows that alert (new orders linked, evidence replaced when
+stronger) instead of raising another; so does a finding whose orders mostly
+belong to an ongoing alert of another key (the same burst seen by street,
+category and place is one alert). Duty officers' actions check the edge,
+update the row conditionally and write an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from yiwang.accounts import roles
+from yiwang.core.audit import audit
+from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
+from yiwang.core.models import AuditEntry
+from yiwang.org.models import Category, Street
+from yiwang.workorders import services as orders
+from yiwang.workorders.models import Event, Notification, WorkOrder
+from yiwang.workorders.states import Action as OrderAction
+from yiwang.workorders.states import allowed
+
+from . import detector
+from .detector import Finding
+from .models import Alert, AlertAction, AlertOrder, AlertStatus, Kind
+
+log = logging.getLogger(__name__)
+
+# Share of a finding's orders that must already be in an ongoing alert for it to count as that burst.
+COVERED = 2 / 3
+NOTIFY_ROLES = ("supervisor", "dispatcher")
+NOTE_MAX = 500
+
+# status -> the statuses a duty officer may move it to.
+EDGES = {
+    AlertStatus.OPEN: {AlertStatus.ACKNOWLEDGED, AlertStatus.DISMISSED, AlertStatus.ESCALATED},
+    AlertStatus.ACKNOWLEDGED: {AlertStatus.DISMISSED, AlertStatus.ESCALATED},
+    AlertStatus.ESCALATED: set(),
+    AlertStatus.DISMISSED: set(),
+}
+
+
+# --- the detector's side -------------------------------------------------------------
+
+def label_for(kind: str, key: str) -> tuple[str, Street | None, Category | None]:
+    if kind == Kind.STREET:
+        street = Street.objects.filter(pk=int(key)).first()
+        return (street.name if street else f"街道#{key}"), street, None
+    if kind == Kind.CATEGORY:
+        category = Category.objects.filter(pk=int(key)).first()
+        return (category.path if category else f"分类#{key}"), None, category
+    return key, None, None
+
+
+def reason(alert_or_finding, label: str) -> str:
+    """One sentence a duty officer reads: what, how far above normal, against which baseline."""
+    f = alert_or_finding
+    kind = "工作日" if f.workday else "休息日"
+    ratio = f.observed / f.expected if f.expected else 0
+    p = f.p_value if isinstance(f, Alert) else f.p
+    span = f"{f.window_hours}小时"
+    return (f"{label}：{span}内{f.observed}件诉求（{f.callers}位来电人），同时段常态约{f.expected:.2f}件，"
+            f"为常态的{ratio:.0f}倍（泊松 p={p:.1e}）；基线：过去{detector.RULE.baseline_days}天中{f.baseline_days}个{kind}日均{f.daily_rate:.2f}件，"
+            f"按各小时的来件占比折算")
+
+
+def end_quiet(now: dt.datetime) -> int:
+    """Ongoing alerts with no new order for a whole day have ended; their key may alert again."""
+    quiet = list(Alert.objects.filter(ongoing=True, last_order_at__lt=now - dt.timedelta(hours=max(detector.WINDOWS)))
+                 .values_list("pk", flat=True))
+    if not quiet:
+        return 0
+    with transaction.atomic():
+        ended = Alert.objects.filter(pk__in=quiet, ongoing=True).update(ongoing=False, updated_at=now)
+        AlertAction.objects.bulk_create([AlertAction(alert_id=pk, action=AlertAction.Action.END, at=now)
+                                         for pk in quiet])
+    return ended
+
+
+def record(findings: list[Finding], *, now: dt.datetime) -> list[Alert]:
+    """Raise or grow one alert per finding; returns the alerts raised (new ones only)."""
+    raised = []
+    for finding in findings:
+        alert, created = _record_one(finding, now=now)
+        if created:
+            raised.append(alert)
+    return raised
+
+
+def _record_one(finding: Finding, *, now: dt.datetime) -> tuple[Alert, bool]:
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(kind=finding.kind, key=finding.key, ongoing=True).first()
+        if alert is None:
+            alert = _covering(finding)
+        if alert is not None:
+            _grow(alert, finding, now=now)
+            return alert, False
+        try:
+            with transaction.atomic():
+                alert = _raise(finding, now=now)
+        except IntegrityError:  # another check raised it a moment ago: grow that one
+            alert = Alert.objects.select_for_update().get(kind=finding.kind, key=finding.key, ongoing=True)
+            _grow(alert, finding, now=now)
+            return alert, False
+    return alert, True
+
+
+def _covering(finding: Finding) -> Alert | None:
+    ids = finding.order_ids
+    best = (AlertOrder.objects.filter(order_id__in=ids, alert__ongoing=True).values("alert_id")
+            .annotate(n=Count("order_id")).order_by("-n", "alert_id").first())
+    if best and best["n"] >= COVERED * len(ids):
+        return Alert.objects.select_for_update().get(pk=best["alert_id"])
+    return None
+
+
+def _evidence(finding: Finding) -> dict:
+    return dict(window_hours=finding.window_hours, observed=finding.observed, expected=finding.expected,
+                daily_rate=finding.daily_rate, baseline_days=finding.baseline_days, workday=finding.workday,
+                p_value=finding.p, callers=finding.callers)
+
+
+def _link(alert: Alert, finding: Finding, now: dt.datetime) -> int:
+    before = AlertOrder.objects.filter(alert=alert).count()
+    AlertOrder.objects.bulk_create([AlertOrder(alert=alert, order_id=pk, added_at=now) for pk in finding.order_ids],
+                                   ignore_conflicts=True)
+    return AlertOrder.objects.filter(alert=alert).count() - before
+
+
+def _raise(finding: Finding, *, now: dt.datetime) -> Alert:
+    label, street, category = label_for(finding.kind, finding.key)
+    alert = Alert.objects.create(
+        kind=finding.kind, key=finding.key, label=label, street=street, category=category,
+        raised_at=now, updated_at=now, first_order_at=finding.first_at, last_order_at=finding.last_at,
+        detail={"baseline": finding.baseline, "also": []}, **_evidence(finding))
+    _link(alert, finding, now)
+    text = reason(finding, label)
+    AlertAction.objects.create(alert=alert, action=AlertAction.Action.RAISE, at=now, note=text,
+                               data={"orders": finding.order_ids, **_evidence(finding)})
+    _notify(alert, newest_order_id=finding.members[-1].order_id, text=text)
+    return alert
+
+
+def _grow(alert: Alert, finding: Finding, *, now: dt.datetime) -> None:
+    added = _link(alert, finding, now)
+    fields = ["updated_at", "last_order_at", "first_order_at"]
+    alert.updated_at = now
+    alert.last_order_at = max(alert.last_order_at, finding.last_at)
+    alert.first_order_at = min(alert.first_order_at, finding.first_at)
+    same_key = (alert.kind, alert.key) == (finding.kind, finding.key)
+    if same_key and finding.p < alert.p_value:
+        for name, value in _evidence(finding).items():
+            setattr(alert, name, value)
+        alert.detail = {**alert.detail, "baseline": finding.baseline}
+        fields += [*_evidence(finding), "detail"]
+    elif not same_key:
+        also = {"kind": finding.kind, "key": finding.key, "label": label_for(finding.kind, finding.key)[0],
+                "observed": finding.observed, "window_hours": finding.window_hours, "expected": finding.expected}
+        others = [a for a in alert.detail.get("also", []) if (a["kind"], a["key"]) != (finding.kind, finding.key)]
+        alert.detail = {**alert.detail, "also": [*others, also]}
+        fields.append("detail")
+    alert.save(update_fields=fields)
+    if added:
+        AlertAction.objects.create(alert=alert, action=AlertAction.Action.GROW, at=now,
+                                   data={"added": added, "via": f"{finding.kind}:{finding.key}",
+                                         "observed": finding.observed})
+
+
+def _notify(alert: Alert, *, newest_order_id: int, text: str) -> None:
+    """An inbox item for the duty officers (supervisors and dispatchers), on the order that tipped it."""
+    event = Event.objects.filter(order_id=newest_order_id).order_by("created_at", "id").first()
+    if event is None:
+        log.warning("alert %s: order %s has no event to notify on", alert.pk, newest_order_id)
+        return
+    message = f"【突发预警#{alert.pk}】{text}"[:255]
+    for role in NOTIFY_ROLES:
+        try:
+            with transaction.atomic():
+                Notification.objects.create(order_id=newest_order_id, event=event, role=role, message=message)
+        except IntegrityError:
+            pass  # this order's event already told this role
+
+
+# --- the duty officer's side ---------------------------------------------------------
+
+def _require(actor, allowed_roles, what: str) -> None:
+    if not (getattr(actor, "is_superuser", False) or getattr(actor, "role", None) in allowed_roles):
+        raise Forbidden(f"当前角色无权{what}")
+
+
+def _note(note: str, *, required: bool, label: str) -> str:
+    note = (note or "").strip()
+    if required and not note:
+        raise Invalid(f"请填写{label}", field="note")
+    if len(note) > NOTE_MAX:
+        raise Invalid(f"{label}不能超过 {NOTE_MAX} 个字", field="note")
+    return note
+
+
+def _move(alert: Alert, to: str, *, actor, note: str, action: str, request=None, now=None,
+          data: dict | None = None) -> Alert:
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        old = alert.status
+        if to not in EDGES.get(old, set()):
+            raise IllegalTransition(f"预警已「{AlertStatus(old).label}」，不能再{AlertAction.Action(action).label}")
+        # Conditional on the status just read: two officers acting at once cannot both win.
+        Alert.objects.filter(pk=alert.pk, status=old).update(status=to, handled_by=actor, handled_at=now,
+                                                             handling_note=note, updated_at=now)
+        AlertAction.objects.create(alert=alert, action=action, actor=actor, note=note, at=now, data=data or {})
+        audit(actor=actor, action=AuditEntry.Action.TRANSITION, obj=alert, request=request,
+              summary=f"突发预警#{alert.pk} {AlertStatus(old).label}→{AlertStatus(to).label}",
+              changes={"status": [old, to], "note": note, **(data or {})})
+        alert.refresh_from_db()
+    return alert
+
+
+def acknowledge(alert: Alert, *, actor, note: str = "", request=None, now=None) -> Alert:
+    _require(actor, roles.CAN_HANDLE_ALERTS, "处置预警")
+    note = _note(note, required=False, label="确认说明")
+    return _move(alert, AlertStatus.ACKNOWLEDGED, actor=actor, note=note, action=AlertAction.Action.ACKNOWLEDGE,
+                 request=request, now=now)
+
+
+def dismiss(alert: Alert, *, actor, note: str = "", request=None, now=None) -> Alert:
+    """A false alarm: counted in the false-alarm rate (:func:`yiwang.alerts.selectors.false_alarm_rate`)."""
+    _require(actor, roles.CAN_HANDLE_ALERTS, "处置预警")
+    note = _note(note, required=False, label="误报说明")
+    return _move(alert, AlertStatus.DISMISSED, actor=actor, note=note, action=AlertAction.Action.DISMISS,
+                 request=request, now=now)
+
+
+def escalate(alert: Alert, *, actor, note: str, request=None, now=None) -> Alert:
+    """督办: the note becomes the supervision note on the alert and a 督办 on each of its open orders."""
+    _require(actor, roles.CAN_HANDLE_ALERTS & roles.CAN_ESCALATE, "督办预警")
+    note = _note(note, required=True, label="督办意见")
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _move(alert, AlertStatus.ESCALATED, actor=actor, note=note, action=AlertAction.Action.ESCALATE,
+                      request=request, now=now)
+        pressed = []
+        for order in WorkOrder.objects.filter(alert_links__alert=alert).order_by("created_at", "id"):
+            if allowed(OrderAction.ESCALATE, order.status, order.status):
+                orders.escalate(order, actor=actor, note=f"突发预警#{alert.pk}：{note}", now=now)
+                pressed.append(order.pk)
+        if pressed:
+            AlertAction.objects.filter(alert=alert, action=AlertAction.Action.ESCALATE).order_by("-id").update(
+                data={"escalated_orders": pressed})
+    return alert
