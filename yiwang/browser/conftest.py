@@ -25,13 +25,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connections
+from django.test.testcases import LiveServerThread
 
 from yiwang.demo.factories import DEMO_PASSWORD
 
@@ -44,6 +47,39 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(settings.VAR_DIR) / "screenshots"
 VIEWPORT = {"width": 1366, "height": 900}
 TIMEOUT_MS = 10_000
+
+
+class SerializedWSGIServer(ThreadedWSGIServer):
+    """The live server, answering one request at a time when it shares a connection.
+
+    On SQLite the test database lives in memory, so every request thread of the live
+    server uses the test thread's one connection. Concurrent requests on one sqlite3
+    connection can deadlock the whole process: a thread inside ``sqlite3_step`` holds
+    the connection's mutex and waits for the GIL to call one of Django's Python SQL
+    functions (date truncation, for example), while another thread holds the GIL and
+    waits for that mutex to read a row. A page that fetches several panels at once (the
+    dashboard) triggers it. Connections stay threaded (the browser keeps them alive);
+    only the application runs under a lock, and its response is read inside it.
+    """
+
+    def set_app(self, application):
+        if not self.connections_override:
+            return super().set_app(application)
+        lock = threading.Lock()
+
+        def serialized(environ, start_response):
+            with lock:
+                response = application(environ, start_response)
+                try:
+                    return [b"".join(response)]
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()
+
+        return super().set_app(serialized)
+
+
+LiveServerThread.server_class = SerializedWSGIServer
 
 
 def pytest_collection_modifyitems(items):
