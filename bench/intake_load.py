@@ -43,6 +43,21 @@ before each target in the table), ``.venv/bin/python bench/intake_load.py --seco
     django-helpdesk-pg          86   370.0   513.9   732.7  6.02 4.18 5.74
     yiwang-sqlite              163   173.3   843.1  2323.4  6.39 4.59 5.81
 
+The run also prints the CPU each part spent per acknowledged intake (app: the gunicorn
+processes; db: every PostgreSQL process; wrk), read from /proc before and after.
+Writing the order row once instead of INSERT + UPDATE of its number, and seven fewer
+indexes on the order table, on a slower machine (same command, old and new code
+alternating, load 4-6 after the previous run):
+
+    target               intakes/s  p99 ms  app ms  db ms  total ms (CPU per intake)
+    before (fa5fa6c)      116, 103  2944, 2656  12.0, 13.6  3.76, 3.90  15.9, 17.7
+    after                 114, 121   718, 2801  12.6, 12.0  3.20, 2.89  16.0, 15.1
+
+The database's share fell by a fifth; the application's 12 ms under gunicorn (against
+6-8 ms in one process, bench/intake_cpu.py: HTTP, real appeal texts, threads sharing a
+GIL) is most of the budget. One worker, one thread and one client spend 10.3 ms of
+application CPU per intake, so it is not thread contention alone.
+
 Where the time goes (bench/intake_cpu.py): the Django/DRF request itself, PostgreSQL
 (about 3 ms of server CPU for an intake's statements and two commits) and ``wrk``
 share two cores; with other jobs taking one of them, about 100-140 intakes/s is
@@ -56,6 +71,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -118,6 +134,48 @@ class Result:
     rows: int
     check: str
     load: str
+    cpu: dict  # CPU seconds during the measured run: app (the server), db (PostgreSQL), wrk
+
+
+# --- where the CPU goes ------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: str) -> tuple[str, int, float]:
+    """(command name, process group, user+system CPU seconds) of one process."""
+    with open(f"/proc/{pid}/stat") as f:
+        head, _, rest = f.read().rpartition(")")
+    fields = rest.split()
+    return head.partition("(")[2], int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_by_part(server_pgid: int) -> dict:
+    """CPU seconds so far of the server's process group and of every PostgreSQL process."""
+    parts = {"app": 0.0, "db": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name, pgid, seconds = _proc_cpu(pid)
+        except (OSError, ValueError, IndexError):
+            continue  # ended while we looked
+        if pgid == server_pgid:
+            parts["app"] += seconds
+        elif name == "postgres":
+            parts["db"] += seconds
+    parts["wrk"] = sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
+    return parts
+
+
+def measured(server: subprocess.Popen, run):
+    """Run ``run()`` and return (its result, CPU seconds of app, db and wrk meanwhile).
+
+    PostgreSQL backends that exit during the run lose their share, so the database
+    figure is a lower bound; the servers here keep their connections open.
+    """
+    before = cpu_by_part(server.pid)
+    result = run()
+    after = cpu_by_part(server.pid)
+    return result, {part: after[part] - before[part] for part in before}
 
 
 # --- helpers -------------------------------------------------------------------
@@ -270,8 +328,8 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         headers = {"X-API-Key": raw, "Content-Type": "application/json"}
         wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
         load = load_avg()
-        stats = wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds, connections=args.connections,
-                    threads=args.wrk_threads)
+        stats, cpu = measured(server, lambda: wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds,
+                                                  connections=args.connections, threads=args.wrk_threads))
     finally:
         stop_server(server)
     written = query(db_url, "SELECT count(*) FROM workorders_workorder WHERE idempotency_key LIKE %s",
@@ -279,7 +337,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
     missing = query(db_url, "SELECT count(*) FROM workorders_workorder o WHERE o.idempotency_key LIKE %s AND NOT "
                     "EXISTS (SELECT 1 FROM workorders_event e WHERE e.order_id = o.id AND e.action = 'register')",
                     ("%:main-%",))[0][0]
-    return Result(name, stats, written, verify(stats, written, missing), load)
+    return Result(name, stats, written, verify(stats, written, missing), load, cpu)
 
 
 # --- django-helpdesk ------------------------------------------------------------------
@@ -364,12 +422,12 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
         load = load_avg()
-        stats = wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds, connections=args.connections,
-                    threads=args.wrk_threads)
+        stats, cpu = measured(server, lambda: wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds,
+                                                  connections=args.connections, threads=args.wrk_threads))
     finally:
         stop_server(server)
     written = query(db_url, "SELECT count(*) FROM helpdesk_ticket WHERE title LIKE %s", ("% main-%",))[0][0]
-    return Result("django-helpdesk-pg", stats, written, verify(stats, written, 0), load)
+    return Result("django-helpdesk-pg", stats, written, verify(stats, written, 0), load, cpu)
 
 
 def gunicorn_flags(port: int, args) -> list[str]:
@@ -394,6 +452,12 @@ def report(results: list[Result], args) -> None:
         rate = s["created"] / (s["duration_us"] / 1e6)
         print(f"{r.name:<20} {rate:>9.0f} {s['p50_us'] / 1000:>7.1f} {s['p90_us'] / 1000:>7.1f} "
               f"{s['p99_us'] / 1000:>7.1f} {s['max_us'] / 1000:>7.1f} {errors:>6}  {r.load:<15} {r.check}")
+    print("\nCPU per acknowledged intake during the run, ms (app: the gunicorn processes; db: PostgreSQL; "
+          "wrk: the load generator):")
+    for r in results:
+        n = max(1, r.stats["created"])
+        print(f"{r.name:<20} " + "  ".join(f"{part} {1000 * seconds / n:.2f}" for part, seconds in r.cpu.items())
+              + f"  total {1000 * sum(r.cpu.values()) / n:.2f}")
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from yiwang.core.models import load_calendar
 from yiwang.org.models import Category, Committee, Street, Unit
 from yiwang.org.routing import route_for
 from yiwang.workorders import sla
+from yiwang.workorders.services import order_number
 from yiwang.workorders.models import (
     AppealType, Assignment, Channel, Decision, Event, ExtensionRequest, FollowUp, Satisfaction, SlaState,
     Urgency, WorkOrder,
@@ -643,7 +644,7 @@ def _save(plans: list[Plan]) -> None:
     orders = [p.order for p in plans]
     WorkOrder.objects.bulk_create(orders, batch_size=BATCH)
     for order in orders:
-        order.number = f"HK{timezone.localtime(order.created_at):%Y%m%d}{order.pk:06d}"
+        order.number = order_number(order.created_at, order.pk)
     WorkOrder.objects.bulk_update(orders, ["number"], batch_size=BATCH)
     children = {Assignment: [], FollowUp: [], ExtensionRequest: []}
     for plan in plans:

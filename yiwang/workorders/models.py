@@ -87,8 +87,12 @@ class WorkOrder(models.Model):
     urgency = models.CharField("紧急程度", max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     title = models.CharField("标题", max_length=200)
     content = models.TextField("诉求内容")
-    category = models.ForeignKey("org.Category", verbose_name="分类", null=True, blank=True, on_delete=models.PROTECT)
-    street = models.ForeignKey("org.Street", verbose_name="街道", null=True, blank=True, on_delete=models.PROTECT)
+    # No single-column index on category, street or lead unit: the list indexes in Meta
+    # lead with them and serve the same lookups, and every index costs each intake a write.
+    category = models.ForeignKey("org.Category", verbose_name="分类", null=True, blank=True, on_delete=models.PROTECT,
+                                 db_index=False)
+    street = models.ForeignKey("org.Street", verbose_name="街道", null=True, blank=True, on_delete=models.PROTECT,
+                               db_index=False)
     committee = models.ForeignKey("org.Committee", verbose_name="居委", null=True, blank=True, on_delete=models.PROTECT)
     address = models.CharField("地址", max_length=255, blank=True)
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
@@ -103,7 +107,8 @@ class WorkOrder(models.Model):
 
     status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.REGISTERED)
     lead_unit = models.ForeignKey(
-        "org.Unit", verbose_name="主办单位", null=True, blank=True, on_delete=models.PROTECT, related_name="lead_orders"
+        "org.Unit", verbose_name="主办单位", null=True, blank=True, on_delete=models.PROTECT, related_name="lead_orders",
+        db_index=False,
     )
     master = models.ForeignKey(
         "self", verbose_name="主工单", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
@@ -113,10 +118,10 @@ class WorkOrder(models.Model):
     # ``master``; recomputable from the event log (repeats.recount_from_events).
     repeat_count = models.PositiveIntegerField("重复来电数", default=0)
 
-    city_number = models.CharField("市级工单编号", max_length=40, unique=True, null=True, blank=True)
+    city_number = models.CharField("市级工单编号", max_length=40, null=True, blank=True)
     city_deadline = models.DateTimeField("市级办结时限", null=True, blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True, editable=False)
-    external_ref = models.CharField("外部编号", max_length=64, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
+    external_ref = models.CharField("外部编号", max_length=64, blank=True)
 
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True,
@@ -134,7 +139,7 @@ class WorkOrder(models.Model):
     sign_deadline = models.DateTimeField("签收时限", null=True, blank=True, db_index=True)
     handle_deadline = models.DateTimeField("办结时限", null=True, blank=True, db_index=True)
     yellow_at = models.DateTimeField("黄灯时间", null=True, blank=True, db_index=True)
-    sla_state = models.CharField("时限状态", max_length=8, choices=SlaState.choices, default=SlaState.NORMAL, db_index=True)
+    sla_state = models.CharField("时限状态", max_length=8, choices=SlaState.choices, default=SlaState.NORMAL)
     sign_overdue = models.BooleanField("签收超时", default=False)
     extension_hours = models.DecimalField("已批延期（工作小时）", max_digits=7, decimal_places=2, default=0)
 
@@ -153,6 +158,11 @@ class WorkOrder(models.Model):
             models.Index(fields=["status", "handle_deadline"]),
             models.Index(fields=["lead_unit", "status"]),
             models.Index(fields=["appellant_phone"]),
+            # Declared here rather than with unique=/db_index= on the field: on PostgreSQL
+            # those add a second, LIKE-pattern index per column, and these columns are only
+            # ever compared for equality.
+            models.Index(fields=["external_ref"], name="wo_external_ref"),
+            models.Index(fields=["sla_state"], name="wo_sla_state"),
             # Each list filter with the lists' newest-first order, so a filtered page of a
             # million orders reads its fifty rows from one index (bench/list_latency.py).
             # They replace the single-column indexes of channel, status and created_at:
@@ -167,6 +177,10 @@ class WorkOrder(models.Model):
             # counts per master, unit and street read only these rows (repeats.py).
             models.Index(fields=["created_at", "master"], name="wo_repeat_created",
                          condition=models.Q(master__isnull=False)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["city_number"], name="wo_city_number_unique"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="wo_idempotency_key_unique"),
         ]
 
     def __str__(self) -> str:

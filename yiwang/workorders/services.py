@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -197,9 +197,31 @@ def _replayed(scoped_key: str | None, city_number: str | None, intake: Intake) -
     return existing
 
 
+def order_number(registered_at: dt.datetime, pk: int) -> str:
+    """工单编号: HK, the registration day in Shanghai, the id zero-padded to 6 digits."""
+    return f"HK{timezone.localtime(registered_at):%Y%m%d}{pk:06d}"
+
+
+def _next_order_id() -> int | None:
+    """The id of the next order, drawn from its sequence before the INSERT (PostgreSQL).
+
+    The number is made from the id. Writing it after the INSERT was an UPDATE of an
+    indexed column, which PostgreSQL cannot do in place (no HOT update): it wrote the
+    row and every one of its index entries a second time, the trigram indexes of title
+    and content included. SQLite has no sequence to draw from and keeps the UPDATE.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [WorkOrder._meta.db_table])
+        return cursor.fetchone()[0]
+
+
 def _create(intake: Intake, *, actor, channel, scoped_key, city_number, city_deadline, now, action) -> WorkOrder:
     self_service = actor.role in (Role.CITIZEN, Role.ENTERPRISE)
+    pk = _next_order_id()
     order = WorkOrder.objects.create(
+        id=pk, number=order_number(now, pk) if pk else None,
         channel=channel, appeal_type=intake.appeal_type, urgency=intake.urgency,
         title=intake.title, content=intake.content, category=intake.category,
         street=intake.street, committee=intake.committee, address=intake.address,
@@ -211,8 +233,9 @@ def _create(intake: Intake, *, actor, channel, scoped_key, city_number, city_dea
         idempotency_key=scoped_key, external_ref=intake.external_ref,
         registered_by=actor, created_at=now,
     )
-    order.number = f"HK{timezone.localtime(now):%Y%m%d}{order.pk:06d}"
-    order.save(update_fields=["number"])
+    if pk is None:
+        order.number = order_number(now, order.pk)
+        order.save(update_fields=["number"])
     data = {"channel": channel}
     if intake.extra:
         # Channel-specific intake data with no column of its own (Open311 media_url, device_id, …).

@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from yiwang.core.calendar import SHANGHAI
 from yiwang.core.errors import Forbidden, IllegalTransition, Invalid
@@ -22,6 +24,18 @@ def at(d, h, mi=0):
 
 def actions(order):
     return list(Event.objects.filter(order=order).values_list("action", "from_status", "to_status"))
+
+
+def test_an_intake_writes_the_order_row_once(make_order):
+    """On PostgreSQL the number is known before the INSERT: no UPDATE rewrites the row and
+    all its index entries. SQLite, with no sequence to draw the id from, still updates."""
+    with CaptureQueriesContext(connection) as queries:
+        order = make_order(now=at(23, 9, 30))
+    writes = [q["sql"].split()[0] for q in queries if '"workorders_workorder"' in q["sql"]
+              and q["sql"].split()[0] in ("INSERT", "UPDATE")]
+    assert writes == (["INSERT"] if connection.vendor == "postgresql" else ["INSERT", "UPDATE"])
+    order.refresh_from_db()
+    assert order.number == f"HK20261123{order.pk:06d}"
 
 
 def test_full_lifecycle_from_phone_call_to_archive(world, make_order):
