@@ -58,6 +58,13 @@ The database's share fell by a fifth; the application's 12 ms under gunicorn (ag
 GIL) is most of the budget. One worker, one thread and one client spend 10.3 ms of
 application CPU per intake, so it is not thread contention alone.
 
+Then API keys looked up once per 10 s per process instead of on every request
+(accounts.models._RecentKeys), same command, alternating, machine quieter this time:
+
+    target               intakes/s  p99 ms      app ms    db ms       total ms
+    before (bf6fd79)      162, 168  592, 2053   8.9, 8.6  2.46, 2.25  11.5, 10.9
+    after                 215, 188  1871, 1777  6.7, 7.5  1.75, 1.92   8.5, 9.5
+
 Where the time goes (bench/intake_cpu.py): the Django/DRF request itself, PostgreSQL
 (about 3 ms of server CPU for an intake's statements and two commits) and ``wrk``
 share two cores; with other jobs taking one of them, about 100-140 intakes/s is
