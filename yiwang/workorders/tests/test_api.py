@@ -319,6 +319,21 @@ def test_every_unmasked_view_is_audited_in_one_insert(world, make_order):
     assert rows.filter(object_id=str(orders[0].pk)).count() == 2
 
 
+def test_intake_answer_is_not_a_disclosure_but_a_replay_is(world):
+    """The 201 echoes the personal data the client sent; a replay shows what is stored."""
+    client = client_for(world.operator)
+    body = {"title": "路灯不亮", "content": "小区门口路灯坏了三天", "appeal_type": "request",
+            "appellant_name": "王先生", "appellant_phone": "13800001234"}
+    first = client.post("/api/v1/workorders/", body, format="json", HTTP_IDEMPOTENCY_KEY="audit-1")
+    assert first.status_code == 201 and first.json()["personal_data"]["masked"] is False
+    assert not AuditEntry.objects.filter(action="view_pii").exists()
+
+    again = client.post("/api/v1/workorders/", body, format="json", HTTP_IDEMPOTENCY_KEY="audit-1")
+    assert again.status_code == 200
+    assert list(AuditEntry.objects.filter(action="view_pii").values_list("actor", "object_id")) == [
+        (world.operator.pk, str(first.json()["id"]))]
+
+
 def test_masked_views_write_no_audit_rows(world, make_order):
     make_order()
     client_for(world.supervisor).get("/api/v1/workorders/")
