@@ -65,6 +65,21 @@ Then API keys looked up once per 10 s per process instead of on every request
     before (bf6fd79)      162, 168  592, 2053   8.9, 8.6  2.46, 2.25  11.5, 10.9
     after                 215, 188  1871, 1777  6.7, 7.5  1.75, 1.92   8.5, 9.5
 
+Then no audit row and no outer transaction for a new order's answer (5 queries per
+intake). Whole stop, same command, alternating the code at its start (fa5fa6c) with
+the end (1609cf1); the machine's speed drifts, so CPU per intake is the steadier figure:
+
+    target               intakes/s  p99 ms      app ms      db ms       total ms
+    start (fa5fa6c)       114, 121  3134, 2452  12.2, 11.4  3.72, 3.52  16.1, 15.1
+    end (1609cf1)         118, 171  1505, 2617   8.2,  8.5  1.93, 2.01  10.2, 10.7
+
+and all three targets in one run at the end (load 0.8 before the first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake (app + db)
+    yiwang-pg                  154   183.9   359.5  2376.6   9.59 + 2.16
+    django-helpdesk-pg          63   620.1   984.9  1302.5  24.33 + 5.36
+    yiwang-sqlite              125   255.1   748.0  2201.2  12.01
+
 Where the time goes (bench/intake_cpu.py): the Django/DRF request itself, PostgreSQL
 (about 3 ms of server CPU for an intake's statements and two commits) and ``wrk``
 share two cores; with other jobs taking one of them, about 100-140 intakes/s is
