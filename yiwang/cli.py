@@ -101,6 +101,23 @@ def cmd_serve(args) -> int:
     return _gunicorn(args.port, args.workers, args.host, args.threads)
 
 
+def first_signal_only(stopping: threading.Event, handler):
+    """A signal handler that sets ``stopping`` and runs ``handler`` on the first signal only.
+
+    django-q's own handler holds a lock while it stops the cluster; entering it again
+    from a second signal (a second Ctrl+C, a TERM followed by an INT) waited on that
+    lock for ever, and the worker never exited.
+    """
+
+    def once(signum, frame):
+        if stopping.is_set():
+            return
+        stopping.set()
+        handler(signum, frame)
+
+    return once
+
+
 def cmd_worker(args) -> int:
     """The django-q2 cluster (jobs, schedules) and, beside it, the intake followers.
 
@@ -119,14 +136,14 @@ def cmd_worker(args) -> int:
     _manage("qcluster")
     cluster_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
-    def stop(signum, frame):
-        stopping.set()
+    def stop_all(signum, frame):
         if follow.poll() is None:
             follow.terminate()
         handler = cluster_handlers.get(signum)
         if callable(handler):
             handler(signum, frame)
 
+    stop = first_signal_only(stopping, stop_all)
     for sig in cluster_handlers:
         signal.signal(sig, stop)
     while True:

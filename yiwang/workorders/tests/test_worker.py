@@ -11,9 +11,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
+
+from yiwang.cli import first_signal_only
 
 SWEEP = "yiwang.workorders.jobs.run_sla_sweep"
 
@@ -69,6 +72,8 @@ def test_worker_process_runs_queued_and_scheduled_jobs(tmp_path):
         assert any("follow_intake" in cmd for cmd in children(worker.pid))
     finally:
         worker.send_signal(signal.SIGTERM)  # the cluster stops its own children in order
+        time.sleep(0.05)
+        worker.send_signal(signal.SIGINT)  # an impatient second signal must not hang the stop
         try:
             assert worker.wait(timeout=30) == 0
             deadline = time.monotonic() + 10
@@ -78,3 +83,12 @@ def test_worker_process_runs_queued_and_scheduled_jobs(tmp_path):
         finally:
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
+
+
+def test_a_second_stop_signal_is_ignored():
+    """The cluster's stop holds a lock; running it again from a second signal hung the worker."""
+    stopping, calls = threading.Event(), []
+    handler = first_signal_only(stopping, lambda signum, frame: calls.append(signum))
+    handler(signal.SIGTERM, None)
+    handler(signal.SIGINT, None)
+    assert stopping.is_set() and calls == [signal.SIGTERM]
