@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
         from .models import ApiKey, User, _recent_keys
 
         # A key revoked or a user deactivated in this process is refused at once here
-        # (other processes: when their cached entry expires, see models._RecentKeys).
+        # (other processes: when their table empties, see models._recent_keys).
         for model in (ApiKey, User):
-            post_save.connect(_recent_keys.forget, sender=model, dispatch_uid=f"forget-api-keys-save-{model.__name__}")
-            post_delete.connect(_recent_keys.forget, sender=model, dispatch_uid=f"forget-api-keys-delete-{model.__name__}")
+            post_save.connect(_recent_keys.clear, sender=model, dispatch_uid=f"forget-api-keys-save-{model.__name__}")
+            post_delete.connect(_recent_keys.clear, sender=model, dispatch_uid=f"forget-api-keys-delete-{model.__name__}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import secrets
-import time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+
+from yiwang.core.refcache import ReferenceTable
 
 from .roles import DISTRICT_WIDE, SEES_PERSONAL_DATA, UNIT_BOUND, Role
 
@@ -91,12 +92,9 @@ class ApiKey(models.Model):
     @classmethod
     def authenticate(cls, raw: str) -> "ApiKey | None":
         digest = hash_key(raw)
-        key = _recent_keys.get(digest)
-        if key is None:
-            key = cls.objects.select_related("user", "user__unit").filter(key_hash=digest, revoked_at__isnull=True).first()
-            if key is None or not key.user.is_active:
-                return None
-            _recent_keys.put(digest, key)
+        key = _recent_keys.get(digest, lambda keys: keys.filter(key_hash=digest).first())
+        if key is None or not key.user.is_active:
+            return None
         now = timezone.now()
         # Touch at most once a minute: a busy client must not turn every read into a write.
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
@@ -108,38 +106,12 @@ class ApiKey(models.Model):
         return mine
 
 
-class _RecentKeys:
-    """API keys that authenticated in the last few seconds, in this process.
-
-    A system client sends many requests a second, and looking its key up (key, user and
-    unit in one join) was about a sixth of an intake's CPU (bench/intake_load.py). The
-    price is that revoking a key or deactivating its user reaches the other processes
-    only when their entry expires, after ``API_KEY_CACHE_SECONDS`` (10 by default; 0
-    turns the cache off). Saving a key or a user through the ORM forgets every entry
-    in the process that saved it (accounts/apps.py); a queryset ``update()`` does not.
-    """
-
-    LIMIT = 1024
-
-    def __init__(self):
-        self._entries: dict[str, tuple[float, ApiKey]] = {}
-
-    def get(self, digest: str) -> "ApiKey | None":
-        entry = self._entries.get(digest)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, digest: str, key: "ApiKey") -> None:
-        seconds = getattr(settings, "API_KEY_CACHE_SECONDS", 10)
-        if seconds <= 0:
-            return
-        if len(self._entries) >= self.LIMIT:
-            self._entries = {}  # rebinding, not clearing: a reader in another thread keeps a whole dict
-        self._entries[digest] = (time.monotonic() + seconds, key)
-
-    def forget(self, **kwargs) -> None:
-        self._entries = {}
-
-
-_recent_keys = _RecentKeys()
+# API keys looked up in the last few seconds, in this process. A system client sends many
+# requests a second, and looking its key up (key, user and unit in one join) was about a
+# sixth of an intake's CPU (bench/intake_load.py). The price: revoking a key or
+# deactivating its user reaches the other processes only when their table empties,
+# after API_KEY_CACHE_SECONDS (0 turns the cache off). Saving a key or a user through
+# the ORM empties it in the process that saved it (accounts/apps.py); a queryset
+# update() does not.
+_recent_keys = ReferenceTable(ApiKey.objects.select_related("user", "user__unit").filter(revoked_at__isnull=True),
+                              ttl=lambda: settings.API_KEY_CACHE_SECONDS)

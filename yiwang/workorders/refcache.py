@@ -23,44 +23,17 @@ read-only (they are only assigned as foreign keys and serialized).
 
 from __future__ import annotations
 
-import time
-
-from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
+from yiwang.core.refcache import ReferenceTable
 from yiwang.org.models import Category, Committee, Street
 
 TTL = 60.0
 
 
-class ReferenceTable:
-    """code → row for one queryset, kept for ``TTL`` seconds after the first lookup."""
-
-    def __init__(self, queryset):
-        self.queryset = queryset
-        self.clear()
-
-    def clear(self) -> None:
-        # Replaced, never mutated in place by a reader: threads see an old or a new dict.
-        self.rows: dict[str, object] = {}
-        self.expires = time.monotonic() + TTL
-
-    def get(self, key: str, lookup):
-        """The cached row for ``key``, else ``lookup(queryset)`` (None when there is none)."""
-        if time.monotonic() > self.expires:
-            self.clear()
-        rows = self.rows
-        row = rows.get(key)
-        if row is None:
-            row = lookup(self.queryset.all())
-            if row is not None and not connection.in_atomic_block:
-                rows[key] = row
-        return row
-
-
-categories = ReferenceTable(Category.objects.filter(active=True))
-streets = ReferenceTable(Street.objects.all())
-committees = ReferenceTable(Committee.objects.select_related("street"))
+categories = ReferenceTable(Category.objects.filter(active=True), ttl=TTL)
+streets = ReferenceTable(Street.objects.all(), ttl=TTL)
+committees = ReferenceTable(Committee.objects.select_related("street"), ttl=TTL)
 TABLES = {Category: categories, Street: streets, Committee: committees}
 
 

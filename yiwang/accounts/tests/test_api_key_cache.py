@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from yiwang.accounts.models import ApiKey
 from yiwang.accounts.services import create_api_key
 
-pytestmark = pytest.mark.django_db
+# Outside a test transaction, as requests run: rows read inside one are never kept.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def lookups(raw: str) -> tuple[ApiKey | None, int]:
@@ -52,6 +53,14 @@ def test_zero_seconds_turns_the_cache_off(world, settings):
     assert lookups(raw)[1] == 1
 
 
+def test_a_key_read_inside_a_transaction_is_not_kept(world):
+    _, raw = create_api_key(name="cache-f", username=world.operator.username)
+    with transaction.atomic():
+        assert lookups(raw)[1] == 1
+    assert lookups(raw)[1] == 1
+    assert lookups(raw)[1] == 0
+
+
 def test_an_expired_entry_is_looked_up_again(world, monkeypatch):
     _, raw = create_api_key(name="cache-e", username=world.operator.username)
     assert lookups(raw)[1] == 1
@@ -60,5 +69,5 @@ def test_an_expired_entry_is_looked_up_again(world, monkeypatch):
     import time as real_time
 
     later = real_time.monotonic() + 11
-    monkeypatch.setattr("yiwang.accounts.models.time.monotonic", lambda: later)
+    monkeypatch.setattr("yiwang.core.refcache.time.monotonic", lambda: later)
     assert lookups(raw) == (None, 1)
