@@ -9,8 +9,8 @@ PostgreSQL server whose ``postgres`` role may create databases):
 For each target it creates a fresh database (``yiwang_bench_intake`` and
 ``helpdesk_bench`` on ``--pg`` and a SQLite file in a temporary directory),
 migrates it (which loads the reference data), makes an API key (yiwang) or an
-admin user with a DRF token (helpdesk), starts gunicorn exactly as ``yiwang
-serve`` does (``yiwang.cli.gunicorn_command``, same workers and threads for
+admin user with a DRF token (helpdesk), starts the web server exactly as ``yiwang
+serve`` does (``yiwang.cli.web_command``, same workers and threads for
 both systems), and drives it with ``wrk``: ``--connections`` concurrent clients
 on this machine (its CPU counts against the server's), each POST a different
 real appeal from ``../shared/data`` with a unique ``Idempotency-Key``.
@@ -107,7 +107,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("YIWANG_DATA_DIR", ROOT.parent / "shared" / "data"))
 VENV = ROOT / "var" / "bench" / "helpdesk-venv"
-HELPDESK_PACKAGES = ["django-helpdesk[teams]==2.6.1", "gunicorn", "psycopg[binary]"]
+HELPDESK_PACKAGES = ["django-helpdesk[teams]==2.6.1", "granian>=2.5", "psycopg[binary]"]
 
 # wrk's Lua: every request gets its own idempotency key and title; bodies rotate
 # through real appeals. done() prints one JSON line the bench parses.
@@ -322,7 +322,7 @@ def yiwang_env(db_url: str, var_dir: Path) -> dict:
 
 def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
     sys.path.insert(0, str(ROOT))
-    from yiwang.cli import gunicorn_command
+    from yiwang.cli import web_command
 
     var_dir = tmp / name
     (var_dir / "static").mkdir(parents=True)
@@ -342,7 +342,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         "address": f"{rnd.choice(['曲阳路', '四平路', '广中路', '欧阳路', '嘉兴路'])}{rnd.randint(1, 999)}号",
     } for a in appeals()]
     port = free_port()
-    cmd = gunicorn_command(port, args.workers, "127.0.0.1", args.threads)
+    cmd = web_command(port, args.workers, "127.0.0.1", args.threads)
     server = start_server(cmd, env, ROOT, tmp / f"{name}.log")
     try:
         wait_port(port, server)
@@ -416,11 +416,15 @@ def helpdesk_python() -> Path:
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    if not (VENV / "bin" / "granian").exists():  # also a venv made when the server was gunicorn
         subprocess.run([str(python), "-m", "pip", "install", "-q", *HELPDESK_PACKAGES, "dj-database-url"], check=True)
     return python
 
 
 def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
+    sys.path.insert(0, str(ROOT))
+    from yiwang.cli import web_command
+
     python = helpdesk_python()
     project = tmp / "helpdesk-project"
     (project / "media").mkdir(parents=True)
@@ -434,7 +438,7 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
     bodies = [{"queue": int(queue), "title": a["title"] + " @KEY@", "description": a["detail"], "priority": 3,
                "submitter_email": "caller@example.org"} for a in appeals()]
     port = free_port()
-    cmd = [str(python), "-m", "gunicorn", "bench_wsgi:application", *gunicorn_flags(port, args)]
+    cmd = web_command(port, args.workers, "127.0.0.1", args.threads, app="bench_wsgi:application", python=str(python))
     (project / "bench_wsgi.py").write_text("from django.core.wsgi import get_wsgi_application\n"
                                            "application = get_wsgi_application()\n")
     server = start_server(cmd, env, project, tmp / "helpdesk.log")
@@ -452,19 +456,11 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
     return Result("django-helpdesk-pg", stats, written, verify(stats, written, 0), load, cpu)
 
 
-def gunicorn_flags(port: int, args) -> list[str]:
-    """The flags of ``yiwang.cli.gunicorn_command`` after the application, so both systems run alike."""
-    sys.path.insert(0, str(ROOT))
-    from yiwang.cli import gunicorn_command
-
-    return gunicorn_command(port, args.workers, "127.0.0.1", args.threads)[4:]
-
-
 # --- report ----------------------------------------------------------------------------
 
 def report(results: list[Result], args) -> None:
     print(f"\n{args.connections} concurrent clients (wrk, {args.wrk_threads} threads) for {args.seconds} s; "
-          f"gunicorn {args.workers} workers x {args.threads} threads (gthread); {os.cpu_count()} CPUs")
+          f"granian {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
     head = f"{'target':<20} {'intakes/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}  {'load before':<15} check"
     print(head)
     print("-" * len(head))
@@ -474,7 +470,7 @@ def report(results: list[Result], args) -> None:
         rate = s["created"] / (s["duration_us"] / 1e6)
         print(f"{r.name:<20} {rate:>9.0f} {s['p50_us'] / 1000:>7.1f} {s['p90_us'] / 1000:>7.1f} "
               f"{s['p99_us'] / 1000:>7.1f} {s['max_us'] / 1000:>7.1f} {errors:>6}  {r.load:<15} {r.check}")
-    print("\nCPU per acknowledged intake during the run, ms (app: the gunicorn processes; db: PostgreSQL; "
+    print("\nCPU per acknowledged intake during the run, ms (app: the web server's processes; db: PostgreSQL; "
           "wrk: the load generator):")
     for r in results:
         n = max(1, r.stats["created"])
@@ -487,8 +483,8 @@ def main() -> None:
     p.add_argument("--seconds", type=int, default=30)
     p.add_argument("--connections", type=int, default=32)
     # The defaults of ``yiwang serve`` (yiwang/cli.py), for both systems.
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn processes (both systems)")
-    p.add_argument("--threads", type=int, default=8, help="gunicorn threads per process (both systems)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web server processes (both systems)")
+    p.add_argument("--threads", type=int, default=4, help="application threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--only", action="append", choices=["yiwang-pg", "yiwang-sqlite", "helpdesk-pg"],

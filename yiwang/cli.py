@@ -2,7 +2,7 @@
 
     yiwang demo [--port N]        migrate SQLite, load demo data once, serve with the job worker
     yiwang serve [--port N] [--workers N] [--threads N] [--no-worker]
-                                  production: DATABASE_URL for PostgreSQL, gunicorn workers + job worker
+                                  production: DATABASE_URL for PostgreSQL, web workers (granian) + job worker
     yiwang worker                 the background job worker (SLA sweep, notifications, imports) and the
                                   intake followers (dispatch suggestions for new orders)
     yiwang apikey create NAME [--user USERNAME]
@@ -42,22 +42,26 @@ def _spawn_worker() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "yiwang.cli", "worker"], env=os.environ.copy())
 
 
-def gunicorn_command(port: int, workers: int, host: str, threads: int = 4) -> list[str]:
+def web_command(port: int, workers: int, host: str, threads: int = 4, *,
+                app: str = "yiwang.wsgi:application", python: str = sys.executable) -> list[str]:
     """The web server as ``serve`` runs it (``bench/intake_load.py`` runs exactly this).
 
-    gthread workers keep connections alive and let several requests of one
-    process wait on the database at once, so a small machine needs only one
-    process per core instead of one per concurrent client.
+    Granian: its HTTP layer is Rust, so parsing a request, keeping the connection
+    alive and queueing it for a Python thread cost the GIL nothing. Under 32 clients
+    on 2 cores the application's CPU per intake fell from 6.4-6.6 ms under gunicorn's
+    gthread workers to 4.0-4.8 ms, and p99 from 2.4 s to 0.3-0.5 s
+    (bench/intake_load.py). ``threads`` Python threads per process run the
+    application, covering its waits on the database.
     """
-    return [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-            "--timeout", "60", "--access-logfile", "-"]
+    return [python, "-m", "granian", "--interface", "wsgi", app, "--host", host, "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws",
+            "--respawn-failed-workers", "--access-log"]
 
 
-def _gunicorn(port: int, workers: int, host: str, threads: int = 4) -> int:
-    """Run gunicorn in the foreground with the job worker beside it; stop both together."""
+def _serve_web(port: int, workers: int, host: str, threads: int = 4) -> int:
+    """Run the web server in the foreground with the job worker beside it; stop both together."""
     worker = None if os.environ.get("YIWANG_NO_WORKER") else _spawn_worker()
-    server = subprocess.Popen(gunicorn_command(port, workers, host, threads), env=os.environ.copy())
+    server = subprocess.Popen(web_command(port, workers, host, threads), env=os.environ.copy())
 
     def stop(*_):
         for proc in (server, worker):
@@ -89,7 +93,7 @@ def cmd_demo(args) -> int:
     seed_demo(stdout=sys.stdout)
     _manage("collectstatic", "--no-input", "-v", "0")
     print_accounts(sys.stdout, port=args.port)
-    return _gunicorn(args.port, args.workers, args.host, args.threads)
+    return _serve_web(args.port, args.workers, args.host, args.threads)
 
 
 def cmd_serve(args) -> int:
@@ -98,7 +102,7 @@ def cmd_serve(args) -> int:
     _manage("collectstatic", "--no-input", "-v", "0")
     if args.no_worker:
         os.environ["YIWANG_NO_WORKER"] = "1"
-    return _gunicorn(args.port, args.workers, args.host, args.threads)
+    return _serve_web(args.port, args.workers, args.host, args.threads)
 
 
 def first_signal_only(stopping: threading.Event, handler):
@@ -192,17 +196,18 @@ def cmd_manage(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yiwang", description="yiwang: 12345 hotline and digital-governance platform")
     sub = p.add_subparsers(dest="command", required=True)
-    # serve: one process per core, eight threads each. A request is CPU-bound Python
-    # (about 8 ms of an intake) with short waits on the database; threads cover the
-    # waits, and more processes than cores only fight over them: on 2 cores, 2 x 8
-    # gave more intakes/s and half the p99 of 4 x 4 or 5 x 4 (bench/intake_load.py).
+    # serve: one process per core, four threads each. A request is CPU-bound Python
+    # (about 4-5 ms of an intake) with short waits on the database; threads cover the
+    # waits, and more processes than cores only fight over them: on 2 cores, granian
+    # 2 x 2 and 2 x 4 gave 310-350 intakes/s, 2 x 8 and 3 x 2 260-300, 4 x 1 270
+    # (bench/intake_load.py); four threads leave room for slower page queries.
     serve_workers = os.cpu_count() or 1
     for name, func, default_workers, default_threads in (("demo", cmd_demo, 2, 4),
-                                                          ("serve", cmd_serve, serve_workers, 8)):
+                                                          ("serve", cmd_serve, serve_workers, 4)):
         s = sub.add_parser(name)
         s.add_argument("--port", type=int, default=8000)
         s.add_argument("--host", default="127.0.0.1")
-        s.add_argument("--workers", type=int, default=default_workers, help="gunicorn worker processes")
+        s.add_argument("--workers", type=int, default=default_workers, help="web server processes")
         s.add_argument("--threads", type=int, default=default_threads, help="threads per worker process")
         if name == "serve":
             s.add_argument("--no-worker", action="store_true", help="do not start the job worker beside the web workers")

@@ -98,7 +98,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers and the one writer proceed together (several gunicorn
+    # WAL lets readers and the one writer proceed together (several web server
     # workers plus the job worker); IMMEDIATE transactions take the write lock
     # up front so concurrent writers queue on busy_timeout instead of failing
     # with "database is locked" half-way through a transaction.

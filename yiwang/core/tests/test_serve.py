@@ -1,0 +1,83 @@
+"""``yiwang serve`` for real: the web server process answers pages, the API and static
+files, and stops cleanly on SIGTERM.
+
+Runs against a throwaway SQLite database, once, on the SQLite pass.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, **kwargs) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, **kwargs)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="runs once, on the SQLite pass")
+def test_serve_answers_pages_api_and_static_then_stops(tmp_path):
+    port = free_port()
+    env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "YIWANG_DEBUG": "0", "YIWANG_SECRET_KEY": "serve-test",
+           "YIWANG_ALLOWED_HOSTS": "127.0.0.1"}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "serve", "--no-worker", "--port", str(port),
+                               "--workers", "1", "--threads", "2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # migrate and collectstatic come first
+        while True:
+            assert server.poll() is None, "the server exited before answering"
+            try:
+                status, body = get(base + "/accounts/login/")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "no answer within 120 s"
+                time.sleep(0.5)
+        assert status == 200 and "登录".encode() in body
+
+        status, body = get(base + "/api/v1/workorders/")
+        assert status in (401, 403) and json.loads(body)["code"]  # the API's own error format
+
+        status, _ = get(base + "/static/admin/css/base.css")  # whitenoise inside the application
+        assert status == 200
+
+        status, _ = get(base + "/no-such-page/")
+        assert status == 404
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10  # the web workers finish their requests first
+    while group_alive(server.pid):
+        assert time.monotonic() < deadline, "web server processes left running after SIGTERM"
+        time.sleep(0.2)
