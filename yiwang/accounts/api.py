@@ -11,6 +11,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from yiwang.core.api import ChoiceLabelField
 from yiwang.org.api import UnitRefSerializer
 
 from .models import User
@@ -27,7 +28,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    role_label = ChoiceLabelField("role")
     unit = UnitRefSerializer(read_only=True)
     sees_personal_data = serializers.BooleanField(read_only=True)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,6 +33,23 @@ def exception_handler(exc, context):
     elif isinstance(data, list):
         response.data = {"code": "invalid", "detail": "; ".join(str(d) for d in data), "errors": {"non_field_errors": data}}
     return response
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ChoiceLabelField(serializers.ReadOnlyField):
+    """The label of a model field's choice: ``ChoiceLabelField("status")`` gives "已签收".
+
+    The same answer as ``CharField(source="get_status_display")``, without its cost:
+    for a callable source DRF runs ``inspect.signature`` on every call, to check that it
+    takes no arguments (about 20 µs; an order has six labels, a list page 300).
+    """
+
+    def __init__(self, choice_field: str, **kwargs):
+        self.choice_field = choice_field
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, instance):
+        return getattr(instance, f"get_{self.choice_field}_display")()
 
 
 class FieldsBuiltOnce:

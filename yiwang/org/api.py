@@ -10,7 +10,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework import serializers, viewsets
 
-from yiwang.core.api import FieldsBuiltOnce
+from yiwang.core.api import ChoiceLabelField, FieldsBuiltOnce
 
 from .models import Category, Committee, Street, Unit
 
@@ -46,7 +46,7 @@ class UnitRefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_label = ChoiceLabelField("kind")
     street = StreetSerializer(read_only=True)
 
     class Meta:

@@ -11,7 +11,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from yiwang.core.api import FieldsBuiltOnce
+from yiwang.core.api import ChoiceLabelField, FieldsBuiltOnce
 from yiwang.org.api import CategoryRefSerializer, CommitteeRefSerializer, StreetSerializer, UnitRefSerializer
 from yiwang.org.models import Unit
 
@@ -219,7 +219,7 @@ class PersonalDataSerializer(FieldsBuiltOnce, serializers.Serializer):
 
 class AssignmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     unit = UnitRefSerializer(read_only=True)
-    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    role_label = ChoiceLabelField("role")
 
     class Meta:
         model = Assignment
@@ -235,11 +235,11 @@ class AllowedActionSerializer(serializers.Serializer):
 class WorkOrderSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A work order as lists show it. Expects the queryset of ``selectors.order_list``."""
 
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
-    channel_label = serializers.CharField(source="get_channel_display", read_only=True)
-    appeal_type_label = serializers.CharField(source="get_appeal_type_display", read_only=True)
-    urgency_label = serializers.CharField(source="get_urgency_display", read_only=True)
-    sla_state_label = serializers.CharField(source="get_sla_state_display", read_only=True)
+    status_label = ChoiceLabelField("status")
+    channel_label = ChoiceLabelField("channel")
+    appeal_type_label = ChoiceLabelField("appeal_type")
+    urgency_label = ChoiceLabelField("urgency")
+    sla_state_label = ChoiceLabelField("sla_state")
     category = CategoryRefSerializer(read_only=True)
     street = StreetSerializer(read_only=True)
     committee = CommitteeRefSerializer(read_only=True)
@@ -263,7 +263,7 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
     """One work order with its content, outcome and the actions the asking user may take now."""
 
     master = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    satisfaction_label = serializers.CharField(source="get_satisfaction_display", read_only=True)
+    satisfaction_label = ChoiceLabelField("satisfaction")
     allowed_actions = serializers.SerializerMethodField()
 
     class Meta(WorkOrderSerializer.Meta):
@@ -280,9 +280,9 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    action_label = serializers.CharField(source="get_action_display", read_only=True)
-    from_status_label = serializers.CharField(source="get_from_status_display", read_only=True)
-    to_status_label = serializers.CharField(source="get_to_status_display", read_only=True)
+    action_label = ChoiceLabelField("action")
+    from_status_label = ChoiceLabelField("from_status")
+    to_status_label = ChoiceLabelField("to_status")
     actor = serializers.SerializerMethodField()
     unit = UnitRefSerializer(read_only=True)
 

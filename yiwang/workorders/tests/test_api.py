@@ -115,6 +115,9 @@ def test_full_lifecycle_over_http(world):
     ]
     assert timeline.json()[1]["unit"]["code"] == "ST-310109010"
     assert timeline.json()[0]["actor"] == "话务员小王"
+    assert (closed["status_label"], closed["satisfaction_label"], closed["channel_label"]) == ("已归档", "满意", "接口")
+    first = timeline.json()[0]
+    assert (first["action_label"], first["from_status_label"], first["to_status_label"]) == ("登记", "", "待派单")
 
 
 def test_return_is_arbitrated_and_redispatched_to_named_units(world, make_order):
