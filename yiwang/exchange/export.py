@@ -14,9 +14,10 @@ list becomes an ``ExportJob`` that the job worker writes to private storage
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
+from django.db.models import Q
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -142,6 +143,23 @@ def _audit_shown(user, shown: list[WorkOrder], request) -> int:
     return count
 
 
-def export_queryset(user, filtered) -> Iterable[WorkOrder]:
-    """The filtered list query read in chunks, each with its related rows (a fixed number of queries per chunk)."""
-    return filtered.order_by("-created_at", "-id").iterator(chunk_size=CHUNK)
+def export_queryset(user, filtered) -> Iterator[WorkOrder]:
+    """The filtered list, newest first, read a chunk at a time with each chunk's related rows.
+
+    Each chunk is a query of its own that starts after the last row of the one before
+    (keyset paging), not one cursor held open for the whole export: on SQLite an open
+    cursor keeps its read snapshot, and the progress and audit rows the export writes
+    meanwhile then fail with "database is locked" as soon as any other connection has
+    committed (the job worker, a request). Rows registered during the export are not
+    in it: they are newer than the first chunk.
+    """
+    ordered = filtered.order_by("-created_at", "-id")
+    after = None
+    while True:
+        page = ordered if after is None else ordered.filter(
+            Q(created_at__lt=after[0]) | Q(created_at=after[0], id__lt=after[1]))
+        chunk = list(page[:CHUNK])
+        yield from chunk
+        if len(chunk) < CHUNK:
+            return
+        after = (chunk[-1].created_at, chunk[-1].id)

@@ -1,8 +1,13 @@
 """Exports too long for the request go to the job worker; only the user who asked may fetch the file."""
 
+import datetime as dt
 import io
+import os
+import subprocess
+import sys
 
 import pytest
+from django.utils import timezone
 from django.test import Client
 from django_q.models import OrmQ
 from openpyxl import load_workbook
@@ -12,6 +17,7 @@ from yiwang.core.models import AuditEntry
 from yiwang.demo import factories
 from yiwang.exchange import export, jobs
 from yiwang.exchange.models import ExportJob
+from yiwang.workorders.models import WorkOrder
 
 from .test_export import HEADERS, client_for, orders  # noqa: F401  (the fixture)
 
@@ -102,3 +108,60 @@ def test_rest_export_answers_202_with_the_job_and_its_own_endpoints(world, order
     other = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=world.supervisor).key}")
     assert other.get(f"/api/v1/exports/{job.pk}/").status_code == 404
     assert other.get(f"/api/v1/exports/{job.pk}/file.xlsx").status_code == 404
+
+
+def test_the_export_reads_chunk_after_chunk_newest_first_ties_included(world, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK", 2)
+    now = timezone.now()
+    same_moment = [factories.make_order(world.operator, now=now, title=f"同一时刻 {i}") for i in range(3)]
+    older = [factories.make_order(world.operator, now=now - dt.timedelta(hours=h), title=f"早些 {h}") for h in (1, 2)]
+    ordered = WorkOrder.objects.order_by("-created_at", "-id")
+
+    read = []
+    for order in export.export_queryset(world.dispatcher, WorkOrder.objects.all()):
+        read.append(order.pk)
+        if len(read) == 1:  # registered during the export: newer than its first chunk, so not in it
+            factories.make_order(world.operator, title="导出期间登记")
+
+    assert read == [o.pk for o in sorted(same_moment, key=lambda o: -o.pk)] + [o.pk for o in older]
+    assert read == list(ordered.values_list("pk", flat=True))[1:]
+
+
+SQLITE_EXPORT_WITH_WRITERS = r"""
+import sqlite3, sys, tempfile
+import django
+django.setup()
+from django.core.management import call_command
+from django.http import QueryDict
+call_command("migrate", verbosity=0)
+from yiwang.demo import factories
+from yiwang.exchange import export
+from yiwang.exchange.models import ExportJob
+from yiwang.workorders import selectors
+from yiwang.workorders.filtersets import WorkOrderFilterSet
+operator = factories.make_user("op", "operator")
+supervisor = factories.make_user("sup", "supervisor")
+for i in range(7):
+    factories.make_order(operator, title=f"导出 {i}")
+export.CHUNK = 2
+other = sqlite3.connect(sys.argv[1], timeout=20)
+def progress(rows):
+    other.execute("UPDATE accounts_user SET last_name = last_name || 'x' WHERE username = 'op'")
+    other.commit()  # another connection commits while the export runs (the worker, a request)
+    ExportJob.objects.filter(pk=0).update(rows_written=rows)  # the export's own progress write
+filterset = WorkOrderFilterSet(QueryDict(""), queryset=selectors.order_list(supervisor))
+with tempfile.TemporaryFile() as target:
+    written = export.write_orders(supervisor, export.export_queryset(supervisor, filterset.qs), target,
+                                  progress=progress)
+print(written["rows"])
+"""
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="SQLite's file locking; runs on the SQLite pass")
+def test_a_background_export_on_sqlite_survives_other_writers(tmp_path):
+    env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "yiwang.settings"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", SQLITE_EXPORT_WITH_WRITERS, str(tmp_path / "yiwang.sqlite3")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "7"
