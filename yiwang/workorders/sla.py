@@ -148,12 +148,30 @@ def sweep(now: dt.datetime | None = None) -> list[Event]:
     return flipped
 
 
+def _open_dispatched_in_chunks(size: int = 2000):
+    """Open dispatched orders, a fully read chunk at a time (by id).
+
+    Not ``.iterator()``: on SQLite its open cursor keeps a read snapshot, and the
+    updates written meanwhile fail with "database is locked" once another connection
+    (the job worker, a request) has committed.
+    """
+    orders = WorkOrder.objects.filter(status__in=[s.value for s in UNIT_STAGE],
+                                      dispatched_at__isnull=False).order_by("pk")
+    after = 0
+    while True:
+        chunk = list(orders.filter(pk__gt=after)[:size])
+        yield from chunk
+        if len(chunk) < size:
+            return
+        after = chunk[-1].pk
+
+
 def recompute_open_deadlines(now: dt.datetime | None = None) -> int:
     """Recompute stored deadlines of every open dispatched order (after a calendar or rule edit)."""
     now = now or timezone.now()
     calendar = load_calendar(now.date() - dt.timedelta(days=200), days=600)
     changed = 0
-    for order in WorkOrder.objects.filter(status__in=[s.value for s in UNIT_STAGE], dispatched_at__isnull=False).iterator():
+    for order in _open_dispatched_in_chunks():
         before = (order.sign_deadline, order.handle_deadline, order.yellow_at, order.sla_state)
         apply_deadlines(order, now=now, calendar=calendar)
         if (order.sign_deadline, order.handle_deadline, order.yellow_at, order.sla_state) != before:

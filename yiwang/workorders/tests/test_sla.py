@@ -76,6 +76,11 @@ def test_calendar_table_edit_and_recompute_moves_open_deadlines(dispatched):
 
 
 @pytest.mark.django_db
+def test_recompute_reads_open_orders_chunk_after_chunk(dispatched):
+    assert [o.pk for o in sla._open_dispatched_in_chunks(size=2)] == sorted(o.pk for o in dispatched)
+
+
+@pytest.mark.django_db
 def test_deadline_crossing_into_2027_uses_the_table(world, make_order):
     # 2027 is unknown to the library; the table says 2027-01-04 (Mon) is still a holiday.
     CalendarDay.objects.create(date=dt.date(2027, 1, 4), kind=CalendarDay.Kind.HOLIDAY, name="元旦")
