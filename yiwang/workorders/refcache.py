@@ -2,7 +2,7 @@
 
 Every intake looked its category and street up by code: two queries, and the
 ORM's compiling of them, for tables that change a few times a year (about 650
-categories, 8 streets, 200 committees). A gunicorn worker now keeps the rows it has
+categories, 8 streets, 200 committees). A web server process now keeps the rows it has
 looked up, keyed by code (a street also by name), for ``TTL`` seconds.
 
 Staleness is bounded and one-sided:
