@@ -16,6 +16,8 @@ import urllib.request
 
 import pytest
 
+from yiwang.workorders.tests.test_worker import group_alive
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -30,14 +32,6 @@ def get(url: str, **kwargs) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="runs once, on the SQLite pass")
