@@ -1,7 +1,7 @@
 """List and search latency on 1,000,000 work orders (PostgreSQL).
 
 Run from the repository root (a PostgreSQL server whose ``postgres`` role may
-create databases; about 2 GB of disk; the fill takes a few minutes on 2 cores):
+create databases; about 2 GB of disk; the fill takes about a quarter of an hour on 2 cores):
 
     .venv/bin/python bench/list_latency.py                 # fill (if needed) and time
     .venv/bin/python bench/list_latency.py --refill        # drop and fill again
@@ -52,6 +52,20 @@ of 2 characters 1241 / 1340 (5021 / 5547), count 10000 (55685); number prefix
 267 / 290 (186 / 212: its trigram bitmap is built whole either way); HTML list with
 a 3+ character keyword 315 / 400 (467 / 764). The 2-character keyword still reads
 the rows up to the 10,001st match (about a fifth of the table for 噪音) for the count.
+
+Re-measured after the list filters lost SELECT DISTINCT and the order table lost seven
+redundant indexes (workorders/0006), with the fill now building the secondary indexes
+after the rows (687 s in all, the million-row INSERT 127 s, the indexes 536 s; the
+INSERT alone had run over 40 minutes with them in place). ``.venv/bin/python
+bench/list_latency.py --runs 5 --refill``, p50 / p95 ms, load 1.2: REST no filter
+73 / 83; street 60 / 63; lead unit 54 / 59; category top level 74 / 79, leaf 150 / 193;
+channel 69 / 78; status 45 / 47; red and handling 71 / 75; created in a week 49 / 245;
+street+status+channel 440 / 470; keyword of 3+ characters 109 / 133; of 2 characters
+1160 / 1418; rare keyword 10 / 10; number prefix 40 / 42; deep offset 10,000 132 / 145;
+a unit's orders 232 / 243. Pages: no filter 132 / 137; street 90 / 91; category 104 /
+326; status 62 / 77; a week 62 / 85; keyword 177 / 182; page 200 161 / 186; a unit's
+orders 302 / 400; dispatcher queue 149 / 169; unit inbox 160 / 166; home (to-do) of a
+handler 526 / 555, of a dispatcher 277 / 289. Queries per request 2-12, constant.
 """
 
 from __future__ import annotations
@@ -132,6 +146,15 @@ def fill(args) -> None:
         offices = dict(conn.execute("SELECT street_id, min(id) FROM org_unit WHERE kind = 'street' AND active "
                                     "GROUP BY street_id").fetchall())
         extra = filler_columns(conn)
+        # Built in bulk after the fill, not row by row during it: the trigram indexes of
+        # title and content alone kept a million-row INSERT busy for over 40 minutes.
+        secondary = conn.execute("""
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            JOIN pg_class c ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid
+            WHERE i.tablename IN ('workorders_workorder', 'workorders_assignment') AND NOT x.indisunique
+        """).fetchall()
+        for name, _ in secondary:
+            conn.execute(f'DROP INDEX "{name}"')
         conn.execute("CREATE TEMP TABLE office AS SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS o(street_id, unit_id)",
                      (list(offices), list(offices.values())))
         print(f"filling {n:,} orders …", file=sys.stderr, flush=True)
@@ -205,7 +228,11 @@ def fill(args) -> None:
                                        ORDER BY id OFFSET (w.id % 20) LIMIT 1)
             WHERE w.lead_unit_id IS NOT NULL AND w.id % 10 = 0
         """)
-        print(f"assignments in {time.time() - t0:.0f} s; vacuum analyze …", file=sys.stderr, flush=True)
+        print(f"assignments in {time.time() - t0:.0f} s; {len(secondary)} indexes …", file=sys.stderr, flush=True)
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        for _, definition in secondary:
+            conn.execute(definition)
+        print(f"indexes in {time.time() - t0:.0f} s; vacuum analyze …", file=sys.stderr, flush=True)
         conn.execute("VACUUM ANALYZE workorders_workorder")
         conn.execute("VACUUM ANALYZE workorders_assignment")
     print(f"filled in {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
