@@ -80,6 +80,23 @@ and all three targets in one run at the end (load 0.8 before the first):
     django-helpdesk-pg          63   620.1   984.9  1302.5  24.33 + 5.36
     yiwang-sqlite              125   255.1   748.0  2201.2  12.01
 
+Then granian instead of gunicorn's gthread workers (yiwang.cli.web_command; both
+systems). Same command, the code before (61607a7, gunicorn 2 x 8) and after
+alternating, 20 s each, three pairs; the machine slowed down over the hour:
+
+    target               intakes/s       p99 ms            app ms           total ms
+    before (61607a7)     167, 165, 150   1537, 3508, 3158   8.3, 8.9, 9.9   10.7, 11.2, 12.3
+    after                221, 188, 242    365, 2625,  389   6.6, 7.7, 5.9    8.7, 10.1,  7.9
+
+Earlier the same day, on a quieter machine, granian 2 x 4 against gunicorn 2 x 8:
+253-353/s against 210-225/s, app CPU 4.0-5.7 ms against 6.4-6.6 ms. All three targets
+in one run at the end (load 4 before, the machine still slow):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake (app + db)
+    yiwang-pg                  204   143.9   216.9   503.8   6.99 + 2.22
+    django-helpdesk-pg          74   418.1   594.0   740.9  20.40 + 5.41
+    yiwang-sqlite              132   190.3   558.1  1628.6  11.33
+
 Where the time goes (bench/intake_cpu.py): the Django/DRF request itself, PostgreSQL
 (about 3 ms of server CPU for an intake's statements and two commits) and ``wrk``
 share two cores; with other jobs taking one of them, about 100-140 intakes/s is
