@@ -66,6 +66,10 @@ a unit's orders 232 / 243. Pages: no filter 132 / 137; street 90 / 91; category 
 326; status 62 / 77; a week 62 / 85; keyword 177 / 182; page 200 161 / 186; a unit's
 orders 302 / 400; dispatcher queue 149 / 169; unit inbox 160 / 166; home (to-do) of a
 handler 526 / 555, of a dispatcher 277 / 289. Queries per request 2-12, constant.
+
+Then a keyword of one or two characters counts to 1,000 only ("1,000+ 件";
+workorders/pagination.py), same command without --refill: REST keyword of 2
+characters 199 / 227 ms (1160 / 1418 before).
 """
 
 from __future__ import annotations

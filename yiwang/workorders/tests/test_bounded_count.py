@@ -39,8 +39,15 @@ def test_bounded_count_is_a_limited_subquery_without_ordering(five_noisy):
     assert "LIMIT 4" in sql and "ORDER BY" not in sql
 
 
+def test_a_keyword_too_short_for_a_trigram_counts_less_far():
+    assert pagination.keyword_count_cap({}) is None
+    assert pagination.keyword_count_cap({"q": "  "}) is None
+    assert pagination.keyword_count_cap({"q": "噪音"}) == pagination.SHORT_KEYWORD_COUNT_CAP == 1_000
+    assert pagination.keyword_count_cap({"q": " 噪音扰 "}) == pagination.KEYWORD_COUNT_CAP == 10_000
+
+
 def test_the_list_page_shows_a_capped_count_only_for_a_keyword(world, five_noisy, monkeypatch):
-    monkeypatch.setattr(pagination, "KEYWORD_COUNT_CAP", 3)
+    monkeypatch.setattr(pagination, "SHORT_KEYWORD_COUNT_CAP", 3)
     monkeypatch.setattr(views, "PAGE_SIZE", 1)
     client = Client()
     client.force_login(world.dispatcher)
@@ -59,12 +66,15 @@ def test_the_list_page_shows_a_capped_count_only_for_a_keyword(world, five_noisy
 
 def test_the_rest_list_flags_a_capped_count(world, five_noisy, monkeypatch):
     monkeypatch.setattr(pagination, "KEYWORD_COUNT_CAP", 3)
+    monkeypatch.setattr(pagination, "SHORT_KEYWORD_COUNT_CAP", 2)
     client = APIClient()
     client.force_authenticate(world.dispatcher)
-    body = client.get("/api/v1/workorders/", {"q": "噪音", "limit": 1}).json()
+    body = client.get("/api/v1/workorders/", {"q": "噪音扰民", "limit": 1}).json()
     assert (body["count"], body["count_capped"], len(body["results"])) == (3, True, 1)
     assert body["next"]
-    body = client.get("/api/v1/workorders/", {"q": "噪音", "limit": 1, "offset": 4}).json()
+    short = client.get("/api/v1/workorders/", {"q": "噪音", "limit": 1}).json()
+    assert (short["count"], short["count_capped"]) == (2, True)
+    body = client.get("/api/v1/workorders/", {"q": "噪音扰民", "limit": 1, "offset": 4}).json()
     assert body["count"] == 5 and body["count_capped"] is False and body["next"] is None
     body = client.get("/api/v1/workorders/", {"limit": 1}).json()
     assert (body["count"], body["count_capped"]) == (5, False)
