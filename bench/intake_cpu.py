@@ -80,12 +80,12 @@ def backend_cpu(connection) -> float | None:
     """CPU seconds so far of this connection's PostgreSQL server process (same machine)."""
     if connection.vendor != "postgresql":
         return None
+    from intake_load import _proc_cpu  # the load benchmark's /proc reader, beside this file
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _proc_cpu(str(pid))[2]
 
 
 def main() -> None:

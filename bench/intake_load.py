@@ -43,8 +43,8 @@ before each target in the table), ``.venv/bin/python bench/intake_load.py --seco
     django-helpdesk-pg          86   370.0   513.9   732.7  6.02 4.18 5.74
     yiwang-sqlite              163   173.3   843.1  2323.4  6.39 4.59 5.81
 
-The run also prints the CPU each part spent per acknowledged intake (app: the gunicorn
-processes; db: every PostgreSQL process; wrk), read from /proc before and after.
+The run also prints the CPU each part spent per acknowledged intake (app: the web
+server's processes; db: every PostgreSQL process; wrk), read from /proc before and after.
 Writing the order row once instead of INSERT + UPDATE of its number, and seven fewer
 indexes on the order table, on a slower machine (same command, old and new code
 alternating, load 4-6 after the previous run):
@@ -59,7 +59,7 @@ GIL) is most of the budget. One worker, one thread and one client spend 10.3 ms 
 application CPU per intake, so it is not thread contention alone.
 
 Then API keys looked up once per 10 s per process instead of on every request
-(accounts.models._RecentKeys), same command, alternating, machine quieter this time:
+(accounts.models._recent_keys), same command, alternating, machine quieter this time:
 
     target               intakes/s  p99 ms      app ms    db ms       total ms
     before (bf6fd79)      162, 168  592, 2053   8.9, 8.6  2.46, 2.25  11.5, 10.9

@@ -196,7 +196,7 @@ OPEN311_JURISDICTION = os.environ.get("YIWANG_OPEN311_JURISDICTION", "hongkou.sh
 YIWANG_PUBLIC_BASE_URL = os.environ.get("YIWANG_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 SPACES_REPORTS_PER_CLIENT = int(os.environ.get("YIWANG_SITE_REPORTS_PER_CLIENT", "5"))
 
-# How long a process trusts an API key it has just looked up (accounts.models._RecentKeys):
+# How long a process trusts an API key it has just looked up (accounts.models._recent_keys):
 # the longest a revoked key or a deactivated user may still work in another process.
 API_KEY_CACHE_SECONDS = int(os.environ.get("YIWANG_API_KEY_CACHE_SECONDS", "10"))
 

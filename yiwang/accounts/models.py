@@ -99,7 +99,7 @@ class ApiKey(models.Model):
         # Touch at most once a minute: a busy client must not turn every read into a write.
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             cls.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now
+            key.last_used_at = now  # on the kept row, on purpose: this process need not touch it again
         # Each request gets its own copies: nothing one request sets on its user leaks into the next.
         mine = copy.copy(key)
         mine.user = copy.copy(key.user)

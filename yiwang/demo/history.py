@@ -38,11 +38,11 @@ from yiwang.core.models import load_calendar
 from yiwang.org.models import Category, Committee, Street, Unit
 from yiwang.org.routing import route_for
 from yiwang.workorders import sla
-from yiwang.workorders.services import order_number
 from yiwang.workorders.models import (
     AppealType, Assignment, Channel, Decision, Event, ExtensionRequest, FollowUp, Satisfaction, SlaState,
     Urgency, WorkOrder,
 )
+from yiwang.workorders.services import order_number
 from yiwang.workorders.states import Action, Status, allowed
 
 SOURCE_FILES = ("appeals_with_replies.csv", "appeals_public_2019.csv")
