@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 
+from django.utils.encoding import force_str
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
@@ -39,9 +40,12 @@ def exception_handler(exc, context):
 class ChoiceLabelField(serializers.ReadOnlyField):
     """The label of a model field's choice: ``ChoiceLabelField("status")`` gives "已签收".
 
-    The same answer as ``CharField(source="get_status_display")``, without its cost:
+    The same answer as ``CharField(source="get_status_display")``, without its costs:
     for a callable source DRF runs ``inspect.signature`` on every call, to check that it
-    takes no arguments (about 20 µs; an order has six labels, a list page 300).
+    takes no arguments (about 20 µs; an order has six labels, a list page 300), and
+    Django's ``get_FOO_display`` rebuilds a dict of all the field's choices on every
+    call. The value-to-label table is made once per model field here; the labels stay
+    lazy, so each answer is still in the request's language.
     """
 
     def __init__(self, choice_field: str, **kwargs):
@@ -49,7 +53,30 @@ class ChoiceLabelField(serializers.ReadOnlyField):
         super().__init__(source="*", **kwargs)
 
     def to_representation(self, instance):
-        return getattr(instance, f"get_{self.choice_field}_display")()
+        field = instance._meta.get_field(self.choice_field)
+        value = getattr(instance, field.attname)
+        return force_str(_choice_labels(field).get(value, value), strings_only=True)
+
+
+@functools.cache
+def _choice_labels(field) -> dict:
+    return dict(field.flatchoices)
+
+
+def _copy_field(field: serializers.Field) -> serializers.Field:
+    """A shallow copy of a field: ``copy.copy`` without its pickling protocol.
+
+    ``copy.copy`` goes through ``__reduce_ex__``, ``copyreg.__newobj__`` and DRF's
+    ``Field.__new__``; for the intake's answer (about 60 fields) that was a tenth of
+    the request's CPU (py-spy under bench/intake_load.py). A new object with the same
+    attribute dict is the same copy.
+    """
+    new = object.__new__(type(field))
+    new.__dict__.update(field.__dict__)
+    if isinstance(field, serializers.ListSerializer):  # its child is bound to it: one each
+        new.child = _copy_field(field.child)
+        new.child.bind(field_name="", parent=new)
+    return new
 
 
 class FieldsBuiltOnce:
@@ -61,9 +88,11 @@ class FieldsBuiltOnce:
     a third of the CPU of a request (bench/intake_cpu.py). The fields depend only on
     the class, so they are made once; an instance gets a shallow copy of each, which
     ``bind()`` then ties to it (name, parent, source) without touching the template.
-    Nested serializers are deep-copied as DRF does: they carry per-instance state
-    (their own bound fields, a list serializer's child); the nested ones use this
-    class too (org's reference serializers, assignments), so their copies are cheap.
+    That holds for nested serializers too: a template is never bound or used, so it
+    carries no per-instance state (no ``fields`` built, no data); only a list
+    serializer's child is bound to its parent, and gets its own copy. The nested ones
+    use this class too (org's reference serializers, assignments), so their own
+    fields come from their templates.
     """
 
     def get_fields(self):
@@ -72,5 +101,4 @@ class FieldsBuiltOnce:
         if template is None:
             template = super().get_fields()
             cls._fields_template = template  # a benign race: two threads build equal dicts
-        return {name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
-                for name, field in template.items()}
+        return {name: _copy_field(field) for name, field in template.items()}
