@@ -1,0 +1,93 @@
+"""The intake's one-statement write (PostgreSQL): the rows the ORM would write, all or nothing."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models.signals import post_save
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+
+from yiwang.core.calendar import SHANGHAI
+from yiwang.core.errors import Invalid
+from yiwang.org.models import Committee
+from yiwang.workorders import intake_sql, services
+from yiwang.workorders.models import Channel, Event, WorkOrder
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
+                                reason="the one-statement intake is PostgreSQL's; SQLite writes through the ORM")
+
+NOW = dt.datetime(2026, 11, 23, 23, 40, tzinfo=SHANGHAI)  # the Shanghai day differs from UTC's
+
+
+def full_intake(**overrides) -> services.Intake:
+    committee = Committee.objects.select_related("street").first()
+    fields = dict(title="小区电梯停运", content="3 号楼电梯停运两天，老人上下楼困难。", appeal_type="complaint",
+                  urgency="urgent", committee=committee, address="曲阳路 100 弄 3 号",
+                  latitude=Decimal("31.285100"), longitude=Decimal("121.490200"),
+                  appellant_name="张三", appellant_phone="13800001111", external_ref="ext-1",
+                  extra={"device_id": "kiosk-7"})
+    return services.Intake(**{**fields, **overrides})
+
+
+def test_the_statement_names_every_column():
+    statement = intake_sql._statement()
+    for model in (WorkOrder, Event):
+        for field in model._meta.concrete_fields:
+            assert connection.ops.quote_name(field.column) in statement, field.column
+
+
+def test_an_intake_is_stored_as_built_with_its_event(world):
+    order, created = services.register(full_intake(), actor=world.operator, channel=Channel.CITY,
+                                       city_number="SH-2026-1", city_deadline=NOW + dt.timedelta(days=5), now=NOW)
+    assert created
+    stored = WorkOrder.objects.get(pk=order.pk)
+    assert model_to_dict(stored) == model_to_dict(order)
+    assert stored.number == services.order_number(NOW, order.pk) == f"HK20261123{order.pk:06d}"
+    assert stored.updated_at is not None and stored.status == "registered"
+    event = Event.objects.get(order=stored)
+    assert (event.action, event.from_status, event.to_status, event.actor, event.created_at) == (
+        "transfer_from_city", "", "registered", world.operator, NOW)
+    assert event.data == {"channel": "city", "extra": {"device_id": "kiosk-7"}, "city_number": "SH-2026-1",
+                          "city_deadline": (NOW + dt.timedelta(days=5)).isoformat()}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_outside_a_transaction_an_intake_is_one_statement(world):
+    saved = []
+
+    def remember(sender, instance, created, **kwargs):
+        saved.append((sender, instance.pk, created))
+
+    intake = full_intake()
+    post_save.connect(remember, dispatch_uid="test-intake-sql")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            order, _ = services.register(intake, actor=world.operator, channel=Channel.PHONE, now=NOW)
+    finally:
+        post_save.disconnect(dispatch_uid="test-intake-sql")
+    assert [q["sql"].split()[0] for q in queries] == ["WITH"]
+    event = Event.objects.get(order=order)
+    assert saved == [(WorkOrder, order.pk, True), (Event, event.pk, True)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refused_key_outside_a_transaction_leaves_nothing_and_replays(world):
+    key = dict(actor=world.system, channel=Channel.API, idempotency_key="k-1", now=NOW)
+    first, c1 = services.register(full_intake(), **key)
+    second, c2 = services.register(full_intake(), **key)
+    assert (c1, c2) == (True, False) and second.pk == first.pk
+    with pytest.raises(Invalid) as err:
+        services.register(full_intake(title="另一条诉求"), **key)
+    assert err.value.code == "idempotency_conflict"
+    assert WorkOrder.objects.count() == 1 and Event.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_id_of_seven_digits_is_not_cut(world):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('workorders_workorder', 'id'), 1234566)")
+    order, _ = services.register(full_intake(), actor=world.operator, channel=Channel.PHONE, now=NOW)
+    assert order.pk == 1234567
+    assert WorkOrder.objects.get(pk=order.pk).number == "HK202611231234567" == services.order_number(NOW, order.pk)
