@@ -39,6 +39,15 @@ Same machine, a few minutes apart (load 1.3-1.5): 7 -> 5 queries; CPU per intake
 5.47 -> 5.73 ms fastest (noise), 7.47 -> 6.28 ms median; PostgreSQL backend 1.80 ->
 1.56 ms.
 
+Then the serializer fields copied without copy.copy (core.api._copy_field) and choice
+labels from a table built once: 3.30-3.58 -> 3.02-3.10 ms fastest. Then, on
+PostgreSQL, the order and its event in one statement (workorders.intake_sql), 1 query
+instead of 5: 3.32-3.36 ms (34f1201) -> 2.19-2.24 ms fastest, PostgreSQL backend
+0.87 -> 0.67-0.68 ms (load 1.0, alternating). Sending the values apart from the SQL
+(server-side binding, so the statement is prepared once per connection) changed
+nothing: 2.11-2.13 against 2.16 ms, backend 0.70-0.73 against 0.67-0.68 ms. The
+server's share is the writing of the rows and their 27 index entries, not parsing.
+
 The 9 queries (before the first of those changes): the API key (one indexed query joining user and unit), BEGIN, a
 savepoint, the order INSERT and the UPDATE that writes its number (made from its
 id), the registration event, the savepoint release, the audit row of the appellant

@@ -97,11 +97,37 @@ in one run at the end (load 4 before, the machine still slow):
     django-helpdesk-pg          74   418.1   594.0   740.9  20.40 + 5.41
     yiwang-sqlite              132   190.3   558.1  1628.6  11.33
 
-Where the time goes (bench/intake_cpu.py): the Django/DRF request itself, PostgreSQL
-(about 3 ms of server CPU for an intake's statements and two commits) and ``wrk``
-share two cores; with other jobs taking one of them, about 100-140 intakes/s is
-what is left. 500/s with p99 under 100 ms needs about 4 ms of CPU per intake for
-everything, application, database and load generator together.
+Then serializer fields copied without copy.copy's pickling protocol, choice labels
+from a table built once (core.api), and on PostgreSQL the order, its number and its
+event written in one statement (workorders.intake_sql: one round trip instead of
+five). Same command, the code before (34f1201) and after alternating, 20 s each,
+three pairs, load 1-4:
+
+    target               intakes/s       p99 ms          app ms            total ms
+    before (34f1201)     323, 332, 306   269, 323, 264   4.39, 4.29, 4.68  5.95, 5.80, 6.28
+    after                467, 453, 447   276, 286, 270   2.92, 2.98, 3.02  4.17, 4.29, 4.35
+
+p50 fell from 90-100 ms to 62-68 ms; p99 stayed where it was. All three targets in
+one run at the end (load 3.4 before the first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake (app + db)
+    yiwang-pg                  458    62.7   101.8   245.9   2.92 + 1.26
+    django-helpdesk-pg          90   348.8   405.6   475.3  17.46 + 3.79
+    yiwang-sqlite              224   114.9   285.3   955.5   7.10
+
+Threads per process (--threads 1, 2, 3, 4 at 2 workers, and 3 workers x 2): 391-471/s,
+runs of one setting differing as much as different settings; left at 4.
+GRANIAN_BACKPRESSURE=4 showed p50 16 ms, but only because it serves the connections
+it took first and leaves the others waiting (Little's law: 32 clients at 430/s is a
+74 ms mean), so it is not used.
+
+Where the time goes: 500/s on two cores is 4 ms of CPU per intake for everything,
+application, database and load generator together; it is now 4.2-4.4 ms. In one
+process (bench/intake_cpu.py) the request costs about 2.2 ms, under the threaded
+server about 3 ms; PostgreSQL's 1.2-1.3 ms is mostly writing the two rows and the
+order's 27 index entries. With 32 closed-loop clients the mean latency is 32 divided
+by the throughput, so p99 under 100 ms also needs a tail no longer than about 1.5x
+the mean; here p99 is about 4x the median.
 """
 
 from __future__ import annotations
