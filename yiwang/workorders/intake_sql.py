@@ -30,7 +30,10 @@ from .models import Event, WorkOrder
 
 # Written by the statement itself: the id from the sequence, the number from the id
 # (the registration day's prefix, the id zero-padded to at least 6 digits, as
-# services.order_number), the event's order from the order.
+# services.order_number), the event's order from the order. The number is in the
+# INSERT because writing it afterwards is an UPDATE of an indexed column, which
+# PostgreSQL cannot do in place (no HOT update): the row and every one of its index
+# entries, the trigram ones included, would be written twice.
 _ORDER_COLUMNS_SET_HERE = ("id", "number")
 _EVENT_COLUMNS_SET_HERE = ("id", "order_id")
 
