@@ -121,6 +121,16 @@ GRANIAN_BACKPRESSURE=4 showed p50 16 ms, but only because it serves the connecti
 it took first and leaves the others waiting (Little's law: 32 clients at 430/s is a
 74 ms mean), so it is not used.
 
+SQLite (--only yiwang-sqlite --seconds 20, alternating): connections kept between
+requests (CONN_MAX_AGE, as on PostgreSQL) instead of opened per request took
+216, 234/s at 7.27, 6.78 ms application CPU to 282, 289/s at 4.63, 4.50 ms; p99 stayed
+about 1 s. That tail is the writers' wait for SQLite's lock in its busy handler
+(1 worker x 1 thread, no contention: 267/s, p99 210 ms). With the threads of a
+process taking turns on a lock first (yiwang.core.sqlite), two pairs: 260, 264/s,
+p99 423, 286 ms against 286, 294/s, p99 853, 1031 ms without (and an earlier run of
+279/s, p99 286 ms; one of four runs with the lock still had p99 2.1 s, the two
+processes meeting in SQLite's busy handler).
+
 Where the time goes: 500/s on two cores is 4 ms of CPU per intake for everything,
 application, database and load generator together; it is now 4.2-4.4 ms. In one
 process (bench/intake_cpu.py) the request costs about 2.2 ms, under the threaded

@@ -105,6 +105,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Connections are kept between requests as on PostgreSQL (CONN_MAX_AGE): a new one
     # runs these PRAGMAs and registers Django's SQL functions, which under 32 clients
     # was a third of an intake's CPU (bench/intake_load.py: 6.8-7.3 -> 4.5-4.6 ms).
+    # yiwang.core.sqlite: Django's backend, the threads of a process taking turns to write.
+    DATABASES["default"]["ENGINE"] = "yiwang.core.sqlite"
+    # Tests use an in-memory database, as Django does for its own SQLite engine (said
+    # outright: pytest-django recognises SQLite by the engine's name).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
