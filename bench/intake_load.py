@@ -108,12 +108,17 @@ three pairs, load 1-4:
     after                467, 453, 447   276, 286, 270   2.92, 2.98, 3.02  4.17, 4.29, 4.35
 
 p50 fell from 90-100 ms to 62-68 ms; p99 stayed where it was. All three targets in
-one run at the end (load 3.4 before the first):
+one run (load 3.4 before the first), then again after the SQLite changes below
+(--seconds 30, load 0.6 before the first):
 
     target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake (app + db)
     yiwang-pg                  458    62.7   101.8   245.9   2.92 + 1.26
     django-helpdesk-pg          90   348.8   405.6   475.3  17.46 + 3.79
     yiwang-sqlite              224   114.9   285.3   955.5   7.10
+    after the SQLite changes:
+    yiwang-pg                  444    66.0   105.8   251.1   3.04 + 1.22
+    django-helpdesk-pg          90   359.5   447.5   518.4  17.55 + 3.86
+    yiwang-sqlite              272   106.0   183.2   340.0   4.69
 
 Threads per process (--threads 1, 2, 3, 4 at 2 workers, and 3 workers x 2): 391-471/s,
 runs of one setting differing as much as different settings; left at 4.
