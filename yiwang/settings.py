@@ -98,23 +98,23 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with the threads of a process taking turns to write (yiwang.core.sqlite).
+    DATABASES["default"]["ENGINE"] = "yiwang.core.sqlite"
     # WAL lets readers and the one writer proceed together (several web server
     # workers plus the job worker); IMMEDIATE transactions take the write lock
     # up front so concurrent writers queue on busy_timeout instead of failing
     # with "database is locked" half-way through a transaction.
-    # Connections are kept between requests as on PostgreSQL (CONN_MAX_AGE): a new one
-    # runs these PRAGMAs and registers Django's SQL functions, which under 32 clients
-    # was a third of an intake's CPU (bench/intake_load.py: 6.8-7.3 -> 4.5-4.6 ms).
-    # yiwang.core.sqlite: Django's backend, the threads of a process taking turns to write.
-    DATABASES["default"]["ENGINE"] = "yiwang.core.sqlite"
-    # Tests use an in-memory database, as Django does for its own SQLite engine (said
-    # outright: pytest-django recognises SQLite by the engine's name).
-    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Connections are kept between requests as on PostgreSQL (CONN_MAX_AGE above): a new
+    # one runs these PRAGMAs and registers Django's SQL functions, which under 32 clients
+    # was a third of an intake's CPU (bench/intake_load.py: 6.8-7.3 -> 4.5-4.6 ms).
+    # Tests use an in-memory database, as Django does for its own SQLite engine (said
+    # outright: pytest-django recognises SQLite by the engine's name).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
