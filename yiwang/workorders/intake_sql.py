@@ -16,7 +16,9 @@ Nothing about the rows is decided here: ``services.register`` builds both model
 instances as it would for ``save()``, the column list comes from the models' own
 metadata and every value is prepared by its model field (``pre_save`` and
 ``get_db_prep_save``, as Django's INSERT does), and the save signals are sent as
-``save()`` sends them. bench/intake_cpu.py and bench/intake_load.py measure it.
+``save()`` sends them, with one difference: both ``pre_save`` signals come before the
+statement, so the event's ``pre_save`` sees an order without an id yet.
+bench/intake_cpu.py and bench/intake_load.py measure it.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ Here the threads of one process queue on a lock before BEGIN IMMEDIATE and give
 it back when the transaction ends, so they take turns in order and wake as soon
 as the lock is free. Only writers of other processes (another web worker, the
 job worker) still meet SQLite's busy handler. Reads take no lock.
+
+In tests: a test's own transaction holds the turn until the test ends, so a thread
+the test starts cannot write meanwhile; such tests need ``transaction=True``.
 """
 
 from __future__ import annotations
