@@ -136,6 +136,20 @@ p99 423, 286 ms against 286, 294/s, p99 853, 1031 ms without (and an earlier run
 279/s, p99 286 ms; one of four runs with the lock still had p99 2.1 s, the two
 processes meeting in SQLite's busy handler).
 
+Then the loaded application frozen out of garbage collection (yiwang/wsgi.py): every
+full collection walked a worker's 200,000 objects with the GIL held. --only yiwang-pg,
+20 s, with and without alternating: p99 231-251 ms without, 121-147 ms with, 508-553/s
+either way; with the collector off altogether 131-151 ms, so what collection remains
+costs the tail nothing.
+
+Then the trigram indexes' pending lists merged every couple of seconds by the job
+worker (workorders/search_index.py) instead of by whichever intake crossed GIN's 4 MB
+limit (one intake in about 700 waited 300-600 ms). The bench now runs the worker beside
+the web server, as ``yiwang serve`` does (``--no-worker`` leaves it out), and counts its
+CPU. Two pairs: with the worker max 233-256 ms, p99 134 ms, CPU per intake app 2.36-2.41
++ worker 0.30 + db 1.04-1.10 ms; without it (so the inserts merge lists of up to 16 MB)
+max 1.3-1.5 s, p99 141-152 ms, app 2.40-2.44 + db 1.19-1.22 ms.
+
 Where the time goes: 500/s on two cores is 4 ms of CPU per intake for everything,
 application, database and load generator together; it is now 4.2-4.4 ms. In one
 process (bench/intake_cpu.py) the request costs about 2.2 ms, under the threaded
@@ -230,31 +244,34 @@ def _proc_cpu(pid: str) -> tuple[str, int, float]:
     return head.partition("(")[2], int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK
 
 
-def cpu_by_part(server_pgid: int) -> dict:
-    """CPU seconds so far of the server's process group and of every PostgreSQL process."""
-    parts = {"app": 0.0, "db": 0.0}
+def cpu_by_part(groups: dict[str, int]) -> dict:
+    """CPU seconds so far of each named process group and of every PostgreSQL process."""
+    parts = dict.fromkeys(groups, 0.0) | {"db": 0.0}
+    part_of = {pgid: part for part, pgid in groups.items()}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             name, pgid, seconds = _proc_cpu(pid)
         except (OSError, ValueError, IndexError):
             continue  # ended while we looked
-        if pgid == server_pgid:
-            parts["app"] += seconds
+        if pgid in part_of:
+            parts[part_of[pgid]] += seconds
         elif name == "postgres":
             parts["db"] += seconds
     parts["wrk"] = sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
     return parts
 
 
-def measured(server: subprocess.Popen, run):
-    """Run ``run()`` and return (its result, CPU seconds of app, db and wrk meanwhile).
+def measured(processes: dict[str, subprocess.Popen], run):
+    """Run ``run()`` and return (its result, CPU seconds of each process group, db and wrk meanwhile).
 
+    Each process leads its own group (``start_server``), which holds its children.
     PostgreSQL backends that exit during the run lose their share, so the database
     figure is a lower bound; the servers here keep their connections open.
     """
-    before = cpu_by_part(server.pid)
+    groups = {part: proc.pid for part, proc in processes.items()}
+    before = cpu_by_part(groups)
     result = run()
-    after = cpu_by_part(server.pid)
+    after = cpu_by_part(groups)
     return result, {part: after[part] - before[part] for part in before}
 
 
@@ -402,16 +419,23 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
     port = free_port()
     cmd = web_command(port, args.workers, "127.0.0.1", args.threads)
     server = start_server(cmd, env, ROOT, tmp / f"{name}.log")
+    # ``yiwang serve`` runs the job worker beside the web server (its intake followers
+    # work on the new orders), so it runs here too and its CPU is counted.
+    worker = None if args.no_worker else start_server(py + ["worker"], env, ROOT, tmp / f"{name}-worker.log")
     try:
         wait_port(port, server)
         url = f"http://127.0.0.1:{port}/api/v1/workorders/"
         headers = {"X-API-Key": raw, "Content-Type": "application/json"}
         wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
         load = load_avg()
-        stats, cpu = measured(server, lambda: wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds,
-                                                  connections=args.connections, threads=args.wrk_threads))
+        processes = {"app": server} | ({"worker": worker} if worker else {})
+        stats, cpu = measured(processes, lambda: wrk(url, headers, lua_script(bodies, "main"),
+                                                     seconds=args.seconds, connections=args.connections,
+                                                     threads=args.wrk_threads))
     finally:
         stop_server(server)
+        if worker:
+            stop_server(worker)
     written = query(db_url, "SELECT count(*) FROM workorders_workorder WHERE idempotency_key LIKE %s",
                     ("%:main-%",))[0][0]
     missing = query(db_url, "SELECT count(*) FROM workorders_workorder o WHERE o.idempotency_key LIKE %s AND NOT "
@@ -506,8 +530,9 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
         load = load_avg()
-        stats, cpu = measured(server, lambda: wrk(url, headers, lua_script(bodies, "main"), seconds=args.seconds,
-                                                  connections=args.connections, threads=args.wrk_threads))
+        stats, cpu = measured({"app": server}, lambda: wrk(url, headers, lua_script(bodies, "main"),
+                                                           seconds=args.seconds, connections=args.connections,
+                                                           threads=args.wrk_threads))
     finally:
         stop_server(server)
     written = query(db_url, "SELECT count(*) FROM helpdesk_ticket WHERE title LIKE %s", ("% main-%",))[0][0]
@@ -528,8 +553,8 @@ def report(results: list[Result], args) -> None:
         rate = s["created"] / (s["duration_us"] / 1e6)
         print(f"{r.name:<20} {rate:>9.0f} {s['p50_us'] / 1000:>7.1f} {s['p90_us'] / 1000:>7.1f} "
               f"{s['p99_us'] / 1000:>7.1f} {s['max_us'] / 1000:>7.1f} {errors:>6}  {r.load:<15} {r.check}")
-    print("\nCPU per acknowledged intake during the run, ms (app: the web server's processes; db: PostgreSQL; "
-          "wrk: the load generator):")
+    print("\nCPU per acknowledged intake during the run, ms (app: the web server's processes; worker: yiwang's "
+          "job worker; db: PostgreSQL; wrk: the load generator):")
     for r in results:
         n = max(1, r.stats["created"])
         print(f"{r.name:<20} " + "  ".join(f"{part} {1000 * seconds / n:.2f}" for part, seconds in r.cpu.items())
@@ -544,6 +569,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web server processes (both systems)")
     p.add_argument("--threads", type=int, default=4, help="application threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--no-worker", action="store_true", help="yiwang without its job worker (yiwang serve --no-worker)")
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--only", action="append", choices=["yiwang-pg", "yiwang-sqlite", "helpdesk-pg"],
                    help="run only these targets (repeatable)")
