@@ -150,6 +150,34 @@ CPU. Two pairs: with the worker max 233-256 ms, p99 134 ms, CPU per intake app 2
 + worker 0.30 + db 1.04-1.10 ms; without it (so the inserts merge lists of up to 16 MB)
 max 1.3-1.5 s, p99 141-152 ms, app 2.40-2.44 + db 1.19-1.22 ms.
 
+The two together against the code before them (f6e7462, run with this bench, so with
+its worker), --only yiwang-pg --only yiwang-sqlite, 20 s, alternating, two pairs:
+
+    target         code      intakes/s  p99 ms     max ms     total CPU ms per intake
+    yiwang-pg      before    462, 493   267, 280   846, 572   4.21, 3.93
+                   after     514, 497   134, 157   226, 207   3.77, 3.91
+    yiwang-sqlite  before    303, 320   383, 680   517, 832   4.40, 4.17
+                   after     338, 327   629, 581   855, 722   3.96, 4.13
+
+On SQLite the job worker is a second process writing (its alerts topics), so the
+web workers meet it in SQLite's busy handler; the p99 of 286-423 ms above was without
+the worker. All three targets in one run (--seconds 30, load 1.0 before the first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  max ms  CPU ms per intake
+    yiwang-pg                  466    60.6   103.3   151.7  1448.9  app 2.43 + worker 0.49 + db 1.20
+    django-helpdesk-pg         101   326.1   413.0   500.7   735.6  app 14.88 + db 4.02
+    yiwang-sqlite              313    96.5   194.8   688.9   876.8  app 3.60 + worker 0.93
+
+The worker's share is mostly the burst detector reading each new order's topics
+(alerts.detector.index_topics), once per order. Tried and not kept, each against the
+same code in alternating 20 s runs: the GIL switch interval at 1 or 0.5 ms instead of
+5 (p99 154-161 against 130-139 ms), granian's runtime in one thread or two, HTTP/1
+only, no access log, 2-6 threads per process or 3 workers (all within the runs'
+spread), the job worker at nice 10 (p99 131-157 ms), and asynchronous commit (576/s,
+p99 143 ms: waiting for the WAL flush is not the tail either). Under load a backend
+waits on the WAL about three times as long as it computes, but the closed loop of 32
+clients hides that: latency is set by how fast the CPUs turn requests over.
+
 Where the time goes: 500/s on two cores is 4 ms of CPU per intake for everything,
 application, database and load generator together; it is now 4.2-4.4 ms. In one
 process (bench/intake_cpu.py) the request costs about 2.2 ms, under the threaded
