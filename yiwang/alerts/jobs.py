@@ -47,7 +47,7 @@ def run_check(now: dt.datetime | None = None) -> int:
 
     started = time.perf_counter()
     now = now or timezone.now()
-    detector.index_topics()  # also creates the state row the last line updates
+    detector.index_new_topics()  # also creates the state row the last line updates
     services.end_quiet(now)
     raised = services.record(detector.find(now), now=now)
     elapsed_ms = (time.perf_counter() - started) * 1000

@@ -159,6 +159,15 @@ def test_topics_are_read_once_per_order(world, street):
     assert OrderTopic.objects.count() == 1
 
 
+def test_a_backlog_of_orders_is_indexed_in_batches_until_none_is_left(world, street, monkeypatch):
+    monkeypatch.setattr(detector, "TOPIC_BATCH", 2)
+    for n in range(5):
+        factories.make_order(world.operator, street=street, title=f"梅岭小区自来水发黄 {n}", content="梅岭小区今天自来水发黄")
+    assert detector.index_new_topics() == 5  # three writes: 2 + 2 + 1
+    assert OrderTopic.objects.values("order_id").distinct().count() == 5
+    assert detector.index_new_topics() == 0
+
+
 def test_expected_count_follows_each_hours_day_type_and_share():
     work = [0.0] * 24
     work[10] = work[11] = 0.5
