@@ -11,7 +11,8 @@ For each target it creates a fresh database (``yiwang_bench_intake`` and
 migrates it (which loads the reference data), makes an API key (yiwang) or an
 admin user with a DRF token (helpdesk), starts the web server exactly as ``yiwang
 serve`` does (``yiwang.cli.web_command``, same workers and threads for
-both systems), and drives it with ``wrk``: ``--connections`` concurrent clients
+both systems; for yiwang also its job worker, unless ``--no-worker``), and drives it
+with ``wrk``: ``--connections`` concurrent clients
 on this machine (its CPU counts against the server's), each POST a different
 real appeal from ``../shared/data`` with a unique ``Idempotency-Key``.
 
