@@ -169,8 +169,12 @@ the worker. All three targets in one run (--seconds 30, load 1.0 before the firs
     django-helpdesk-pg         101   326.1   413.0   500.7   735.6  app 14.88 + db 4.02
     yiwang-sqlite              313    96.5   194.8   688.9   876.8  app 3.60 + worker 0.93
 
-The worker's share is mostly the burst detector reading each new order's topics
-(alerts.detector.index_topics), once per order. Tried and not kept, each against the
+The worker's share grows with the length of the run (0.23-0.46 ms per intake in 20 s
+runs, 0.49-0.60 ms in 30 s ones; a second run at the end: yiwang-pg 449/s, p99 166 ms,
+max 2.1 s, worker 0.60 ms): besides reading each new order's topics once
+(alerts.detector.index_topics), every check of the burst detector (one per 15 s) reads
+all orders of the last 24 hours, here every order of the run, and the bench's 400
+appeal texts repeat, so their topics look like bursts. Tried and not kept, each against the
 same code in alternating 20 s runs: the GIL switch interval at 1 or 0.5 ms instead of
 5 (p99 154-161 against 130-139 ms), granian's runtime in one thread or two, HTTP/1
 only, no access log, 2-6 threads per process or 3 workers (all within the runs'
