@@ -174,7 +174,11 @@ runs, 0.49-0.60 ms in 30 s ones; a second run at the end: yiwang-pg 449/s, p99 1
 max 2.1 s, worker 0.60 ms): besides reading each new order's topics once
 (alerts.detector.index_topics), every check of the burst detector (one per 15 s) reads
 all orders of the last 24 hours, here every order of the run, and the bench's 400
-appeal texts repeat, so their topics look like bursts. Tried and not kept, each against the
+appeal texts repeat, so their topics look like bursts. That check took 2-13 s here,
+and while it ran the other followers waited for their turn, the search indexes' merge
+among them, so an intake merged a full list (the max of 1.2-2.1 s). With each
+follower in a thread of its own (workorders.followers.run_forever), two 30 s runs:
+453 and 439/s, p99 155 and 179 ms, max 259 and 250 ms. Tried and not kept, each against the
 same code in alternating 20 s runs: the GIL switch interval at 1 or 0.5 ms instead of
 5 (p99 154-161 against 130-139 ms), granian's runtime in one thread or two, HTTP/1
 only, no access log, 2-6 threads per process or 3 workers (all within the runs'
