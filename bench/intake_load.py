@@ -139,7 +139,7 @@ processes meeting in SQLite's busy handler).
 
 Then the loaded application frozen out of garbage collection (yiwang/wsgi.py): every
 full collection walked a worker's 200,000 objects with the GIL held. --only yiwang-pg,
-20 s, with and without alternating: p99 231-251 ms without, 121-147 ms with, 508-553/s
+20 s, with and without the freeze alternating: p99 231-251 ms without, 121-147 ms with, 508-553/s
 either way; with the collector off altogether 131-151 ms, so what collection remains
 costs the tail nothing.
 
@@ -470,9 +470,9 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
                                                      seconds=args.seconds, connections=args.connections,
                                                      threads=args.wrk_threads))
     finally:
-        stop_server(server)
-        if worker:
-            stop_server(worker)
+        for proc in (server, worker):
+            if proc:
+                stop_server(proc)
     written = query(db_url, "SELECT count(*) FROM workorders_workorder WHERE idempotency_key LIKE %s",
                     ("%:main-%",))[0][0]
     missing = query(db_url, "SELECT count(*) FROM workorders_workorder o WHERE o.idempotency_key LIKE %s AND NOT "

@@ -63,7 +63,7 @@ def run_forever(*, poll_s: float = 2.0, stop: threading.Event | None = None) -> 
     """Run each follower in a loop of its own, in its own thread, until ``stop`` is set.
 
     Why a thread each: one round of every follower in turn made the fast ones wait for
-    the slowest. Under a rush of intakes the burst detector's check took 2-8 s, and
+    the slowest. Under a rush of intakes the burst detector's check took 2-13 s, and
     meanwhile the search indexes' pending lists were not merged, grew past their limit
     and were merged by an intake instead (1.2-2.1 s). The followers wait on the
     database most of the time, and each thread has its own connection.

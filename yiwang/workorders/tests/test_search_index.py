@@ -43,7 +43,6 @@ def test_new_orders_wait_in_the_pending_list_until_the_merge_and_are_found_befor
     assert search_index.follow() == 0  # pages are not orders: never a backlog for the loop
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's case")
 def test_on_sqlite_there_is_nothing_to_merge(db):
-    if connection.vendor == "postgresql":
-        pytest.skip("SQLite's case")
     assert search_index.merge_pending() == 0
