@@ -48,6 +48,13 @@ instead of 5: 3.32-3.36 ms (34f1201) -> 2.19-2.24 ms fastest, PostgreSQL backend
 nothing: 2.11-2.13 against 2.16 ms, backend 0.70-0.73 against 0.67-0.68 ms. The
 server's share is the writing of the rows and their 27 index entries, not parsing.
 
+Then the answer written by one bound serializer per thread (core.api.Representer)
+instead of a new one per request, whose ~65 fields were each copied and bound
+before the first value: 2.21-2.23 -> 1.92-1.97 ms fastest, 2.28-2.33 -> 1.99-2.08
+ms median (1,000 intakes, two runs each, load 0.6-1.0). Under bench/intake_load.py
+(--seconds 20 --only yiwang-pg, alternating): 406, 422 -> 438, 447 intakes/s; app
+CPU 2.82, 2.79 -> 2.60, 2.49 ms per intake.
+
 The 9 queries (before the first of those changes): the API key (one indexed query joining user and unit), BEGIN, a
 savepoint, the order INSERT and the UPDATE that writes its number (made from its
 id), the registration event, the savepoint release, the audit row of the appellant

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 from django.utils.encoding import force_str
 from drf_spectacular.types import OpenApiTypes
@@ -102,3 +103,33 @@ class FieldsBuiltOnce:
             template = super().get_fields()
             cls._fields_template = template  # a benign race: two threads build equal dicts
         return {name: _copy_field(field) for name, field in template.items()}
+
+
+class Representer:
+    """One object's representation by a serializer whose fields are bound once per thread.
+
+    ``represent(order, context)`` gives what ``Serializer(order, context=context).data``
+    gives. Why: a new serializer binds a fresh copy of each of its fields, and of each
+    nested serializer's, before it writes a single value; for the order detail (about
+    65 fields) that was two fifths of the answer's CPU (bench/intake_cpu.py). A list
+    does not pay it per row: DRF's ``ListSerializer`` represents every row with the one
+    child serializer it bound. This does the same across requests: each thread keeps
+    one bound serializer and gives it the request's context for the call. Output only:
+    a serializer that validates input keeps state (``initial_data``, errors) and must
+    be made per request.
+    """
+
+    def __init__(self, serializer_class):
+        self.serializer_class = serializer_class
+        self._local = threading.local()  # fields are bound to their serializer, which is not thread-safe
+
+    def __call__(self, instance, context: dict) -> dict:
+        serializer = getattr(self._local, "serializer", None)
+        if serializer is None:
+            serializer = self._local.serializer = self.serializer_class(context={})
+        # Every field reads the context through its root, so setting the root's is enough.
+        serializer._context = context
+        try:
+            return serializer.to_representation(instance)
+        finally:
+            serializer._context = {}  # do not keep the request alive until the next call

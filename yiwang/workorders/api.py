@@ -14,6 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from yiwang.core.api import Representer
 from yiwang.core.audit import audit_personal_data_view
 from yiwang.core.errors import Invalid
 
@@ -37,6 +38,7 @@ ACTION_RESPONSES = {
     **ERRORS,
     409: OpenApiResponse(ErrorSerializer, description="工单当前状态不允许该操作（code=illegal_transition）"),
 }
+represent_detail = Representer(WorkOrderDetailSerializer)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="同一用户用同一键重试登记时返回第一次建立的工单（HTTP 200），不会重复建单",
@@ -81,7 +83,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return self._respond(self.get_object())
 
     def _respond(self, order: WorkOrder, *, status_code: int = status.HTTP_200_OK, audit: bool = True) -> Response:
-        data = WorkOrderDetailSerializer(order, context=self.get_serializer_context()).data
+        data = represent_detail(order, self.get_serializer_context())
         if audit:
             self._audit_shown([order], [data])
         return Response(data, status=status_code)

@@ -1,6 +1,11 @@
 """The serializer plumbing of core.api gives DRF's and Django's answers, at less cost."""
 
-from yiwang.core.api import ChoiceLabelField
+import threading
+from types import SimpleNamespace
+
+from rest_framework import serializers
+
+from yiwang.core.api import ChoiceLabelField, FieldsBuiltOnce, Representer
 from yiwang.workorders.models import Event, WorkOrder
 from yiwang.workorders.serializers import WorkOrderDetailSerializer
 from yiwang.workorders.states import Action, Status
@@ -31,3 +36,56 @@ def test_each_serializer_gets_its_own_fields_and_the_template_stays_unused():
     assert "fields" not in vars(template["assignments"].child)
     assert "fields" not in vars(template["category"])
     assert template["title"].parent is None and template["assignments"].parent is None
+
+
+# --- Representer: one bound serializer per thread, the request's context per call ---
+
+class _Echo(FieldsBuiltOnce, serializers.Serializer):
+    name = serializers.CharField()
+    who = serializers.SerializerMethodField()
+
+    def get_who(self, obj) -> str:
+        return self.context["who"]
+
+
+def test_the_representer_gives_each_call_its_own_context_and_keeps_none():
+    represent = Representer(_Echo)
+    assert represent(SimpleNamespace(name="甲"), {"who": "a"}) == {"name": "甲", "who": "a"}
+    bound = represent._local.serializer
+    assert represent(SimpleNamespace(name="乙"), {"who": "b"}) == {"name": "乙", "who": "b"}
+    assert represent._local.serializer is bound  # bound once, not per call
+    assert bound._context == {}  # the last request is not kept alive
+
+    other = {}
+
+    def in_another_thread():
+        other["answer"] = represent(SimpleNamespace(name="丙"), {"who": "c"})
+        other["serializer"] = represent._local.serializer
+
+    thread = threading.Thread(target=in_another_thread)
+    thread.start()
+    thread.join()
+    assert other["answer"] == {"name": "丙", "who": "c"}
+    assert other["serializer"] is not bound  # fields are bound to their serializer: one per thread
+
+
+def test_the_representer_answers_as_a_new_detail_serializer_for_every_user(world, make_order, rf):
+    from yiwang.workorders import selectors, services
+
+    dispatched = make_order(title="井盖缺失", appellant_name="王五", appellant_phone="13800001234")
+    services.dispatch(dispatched, actor=world.dispatcher, lead_unit=world.street_office, reason="")
+    fresh = make_order(title="噪音扰民")
+    orders = list(selectors.order_list(world.admin).filter(pk__in=[dispatched.pk, fresh.pk]).order_by("pk"))
+    represent = Representer(WorkOrderDetailSerializer)
+    answers = []
+    # Users whose answers differ (masking, allowed actions) in turns, so a context kept
+    # from the call before would show.
+    for user in (world.dispatcher, world.handler, world.supervisor, world.deputy, world.dispatcher):
+        request = rf.get("/")
+        request.user = user
+        for order in orders:
+            expected = WorkOrderDetailSerializer(order, context={"request": request}).data
+            assert represent(order, {"request": request}) == expected
+            answers.append((expected["personal_data"]["masked"], tuple(a["action"] for a in expected["allowed_actions"])))
+    assert {masked for masked, _ in answers} == {True, False}
+    assert len({actions for _, actions in answers}) > 2
