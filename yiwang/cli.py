@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -122,6 +123,20 @@ def first_signal_only(stopping: threading.Event, handler):
     return once
 
 
+def wait_for_cluster_stop(stopper: threading.Thread) -> None:
+    """Wait until django-q's stop (running in ``stopper``) is done, or its processes are gone.
+
+    Why not call the stop in the signal handler and wait for it: when the signal goes to
+    the whole process group (``systemctl stop``, ``docker stop``, ``kill -- -PGID``), the
+    cluster's sentinel process dies of it at once (it keeps SIGTERM's default action)
+    while waiting on the cluster's stop event. Setting that event then waits for the
+    dead waiter to acknowledge, for ever, and the worker never exited. Its processes
+    being gone is as good as a finished stop.
+    """
+    while stopper.is_alive() and multiprocessing.active_children():
+        stopper.join(0.2)
+
+
 def cmd_worker(args) -> int:
     """The django-q2 cluster (jobs, schedules) and, beside it, the intake followers.
 
@@ -140,12 +155,16 @@ def cmd_worker(args) -> int:
     _manage("qcluster")
     cluster_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
+    cluster_stop: list[threading.Thread] = []
+
     def stop_all(signum, frame):
         if follow.poll() is None:
             follow.terminate()
         handler = cluster_handlers.get(signum)
         if callable(handler):
-            handler(signum, frame)
+            cluster_stop.append(threading.Thread(target=handler, args=(signum, frame), daemon=True,
+                                                 name="cluster-stop"))
+            cluster_stop[0].start()
 
     stop = first_signal_only(stopping, stop_all)
     for sig in cluster_handlers:
@@ -153,6 +172,8 @@ def cmd_worker(args) -> int:
     while True:
         code = follow.wait()
         if stopping.is_set():
+            if cluster_stop:
+                wait_for_cluster_stop(cluster_stop[0])
             return 0
         print(f"intake followers exited with {code}; restarting in 5 s", file=sys.stderr)
         if stopping.wait(5):

@@ -21,9 +21,9 @@ from yiwang.cli import first_signal_only
 SWEEP = "yiwang.workorders.jobs.run_sla_sweep"
 
 
-def children(pid: int) -> list[str]:
-    """Command lines of the processes whose parent is ``pid`` (Linux /proc)."""
-    found = []
+def child_processes(pid: int) -> dict[int, str]:
+    """{pid: command line} of the processes whose parent is ``pid`` (Linux /proc)."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -32,10 +32,15 @@ def children(pid: int) -> list[str]:
                 parent = int(f.read().rsplit(")", 1)[1].split()[1])
             if parent == pid:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    found.append(f.read().replace(b"\0", b" ").decode())
+                    found[int(entry)] = f.read().replace(b"\0", b" ").decode()
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
     return found
+
+
+def children(pid: int) -> list[str]:
+    """Command lines of the processes whose parent is ``pid``."""
+    return list(child_processes(pid).values())
 
 
 def group_alive(pgid: int) -> bool:
@@ -51,12 +56,22 @@ def succeeded(db) -> list[str]:
         return [row[0] for row in conn.execute("SELECT func FROM django_q_task WHERE success = 1")]
 
 
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="runs once, on the SQLite pass")
-def test_worker_process_runs_queued_and_scheduled_jobs(tmp_path):
+def migrated_env(tmp_path) -> dict:
     env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "YIWANG_JOB_WORKERS": "1"}
     env.pop("DATABASE_URL", None)
-    db = tmp_path / "yiwang.sqlite3"
     subprocess.run([sys.executable, "-m", "yiwang.cli", "manage", "migrate", "-v", "0"], env=env, check=True)
+    return env
+
+
+def cluster_started(worker_pid: int) -> bool:
+    """The sentinel (a child of the worker) has started its own processes (the job pool)."""
+    return any(child_processes(pid) for pid in child_processes(worker_pid))
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="runs once, on the SQLite pass")
+def test_worker_process_runs_queued_and_scheduled_jobs(tmp_path):
+    env = migrated_env(tmp_path)
+    db = tmp_path / "yiwang.sqlite3"
     subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); from django_q.tasks import async_task; "
          f"async_task('{SWEEP}', task_name='sweep-now')"],
@@ -83,6 +98,33 @@ def test_worker_process_runs_queued_and_scheduled_jobs(tmp_path):
         finally:
             if worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="runs once, on the SQLite pass")
+def test_worker_stops_when_its_whole_process_group_gets_sigterm(tmp_path):
+    """As ``systemctl stop`` and ``docker stop`` do: the cluster's processes die of it at once.
+
+    The cluster's own stop then waited for ever on its dead sentinel (see
+    ``cli.wait_for_cluster_stop``); this test hung the worker until it was killed.
+    """
+    env = migrated_env(tmp_path)
+    worker = subprocess.Popen([sys.executable, "-m", "yiwang.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not cluster_started(worker.pid):
+            time.sleep(0.2)
+        assert cluster_started(worker.pid)
+        time.sleep(1)  # the sentinel is in its guard loop, waiting on the stop event
+        os.killpg(worker.pid, signal.SIGTERM)
+        assert worker.wait(timeout=15) == 0
+        deadline = time.monotonic() + 10
+        while group_alive(worker.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not group_alive(worker.pid)
+    finally:
+        if worker.poll() is None or group_alive(worker.pid):
+            os.killpg(worker.pid, signal.SIGKILL)
 
 
 def test_a_second_stop_signal_is_ignored():
