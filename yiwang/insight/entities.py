@@ -33,7 +33,14 @@ _CUT = re.compile(
     r"|关于|反映|投诉|举报|咨询|建议|请问|希望|要求|位于|我们|我是|本人|你好|您好|尊敬的|领导|请求|强烈|"
     r"[的在了和与及是对把被让给向从为将到有我你他她它这那该其此]"
 )
-_NAME = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:" + "|".join(map(re.escape, SUFFIXES)) + r"))")
+# The lookahead on the suffixes' first characters changes no match, only the cost: at
+# each of up to nine name lengths the engine tried all ~100 suffixes one by one, and
+# now tries them only where one can begin. extract() took 0.21 ms per appeal of the
+# shipped data (364 characters on average), 0.105-0.108 ms with it, the same names for all
+# 7,965 (the burst detector reads every new order's names: workorders.followers).
+_SUFFIX_STARTS = "".join(sorted({re.escape(s[0]) for s in SUFFIXES}))
+_NAME = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,10}?(?=[" + _SUFFIX_STARTS + "])(?:"
+                   + "|".join(map(re.escape, SUFFIXES)) + r"))")
 _NUMBERED = re.compile(r"\d+号线|[GSX]\d{2,4}(?![\d号栋])|\d+路公交|\d+路车")
 _QUOTED = re.compile(r"[《“\"「]([^》”\"」，。！？]{2,12})[》”\"」]")
 
