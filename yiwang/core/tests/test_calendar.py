@@ -82,3 +82,13 @@ def test_bad_arguments_are_refused():
         cal.add_working_hours(at(2026, 1, 5), -1)
     with pytest.raises(ValueError):
         WorkingCalendar(start_hour=18, end_hour=9)
+
+
+def test_a_kept_library_answer_never_hides_another_calendars_override():
+    national_day = dt.date(2026, 10, 1)
+    plain = WorkingCalendar()
+    assert plain.is_working_day(national_day) is False  # now kept
+    overridden = WorkingCalendar({national_day: True})
+    assert overridden.is_working_day(national_day) is True
+    assert plain.is_working_day(national_day) is False
+    assert WorkingCalendar({national_day: True}).is_working_day(national_day) is True
