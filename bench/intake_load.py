@@ -194,6 +194,23 @@ server about 3 ms; PostgreSQL's 1.2-1.3 ms is mostly writing the two rows and th
 order's 27 index entries. With 32 closed-loop clients the mean latency is 32 divided
 by the throughput, so p99 under 100 ms also needs a tail no longer than about 1.5x
 the mean; here p99 is about 4x the median.
+
+Later, on a slower day of the same machine (the code above, 0372dcc, now runs at
+323-422/s with 2.8-3.6 ms of application CPU per intake), old and new code alternating,
+--seconds 20 --only yiwang-pg. First the order's answer from one bound serializer per
+thread (core.api.Representer); then also the entity names read at twice the speed
+(insight.entities) and the working calendar's answers kept (core.calendar):
+
+    code                        intakes/s       p99 ms          app ms          worker ms
+    before                      406, 422        167, 160        2.82, 2.79      0.44, 0.38
+    Representer                 438, 447        167, 150        2.60, 2.49      0.37, 0.45
+    before                      369, 331        196, 226        3.13, 3.49      0.50, 0.50
+    all three                   410, 377        194, 189        2.81, 2.98      0.30, 0.40
+
+The database's share did not move (1.4-1.8 ms); sampled under load, the web
+server's connections spend 1.3 ms of PostgreSQL CPU per intake against 0.8 ms for a
+single client (bench/intake_cpu.py), and the followers' 0.4 ms more (their topic rows,
+the 24-hour reads of the burst check, the trigram indexes' merges).
 """
 
 from __future__ import annotations
