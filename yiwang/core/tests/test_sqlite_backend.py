@@ -1,5 +1,7 @@
-"""yiwang.core.sqlite: the threads of a process take turns to write, and always give the turn back."""
+"""yiwang.core.sqlite: the threads of a process, then the processes, take turns to write, and always give the turn back."""
 
+import fcntl
+import os
 import threading
 import time
 
@@ -121,3 +123,60 @@ def test_a_writer_that_waits_too_long_fails_as_sqlite_would_and_can_write_later(
     with transaction.atomic(using=ALIAS):
         insert(impatient, "later")
     assert notes(impatient) == ["held", "later"]
+
+
+# --- the turn between processes: an flock on a file beside the database ---------------
+
+def turn_is_free(conn) -> bool:
+    """Whether another holder (another open file description, as another process has) could take the turn."""
+    fd = os.open(f"{conn.settings_dict['NAME']}.writer-turn", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # and with it the lock, if it was taken
+    return True
+
+
+def test_a_transaction_holds_the_turn_of_the_process_and_gives_it_back(open_db):
+    conn = open_db()
+    with transaction.atomic(using=ALIAS):
+        insert(conn, "committed")
+        assert not turn_is_free(conn)
+    assert turn_is_free(conn)
+    with pytest.raises(ZeroDivisionError), transaction.atomic(using=ALIAS):
+        insert(conn, "rolled back")
+        assert not turn_is_free(conn)
+        1 / 0
+    assert turn_is_free(conn)
+    assert notes(conn) == ["committed"]
+
+
+def test_a_writer_waits_while_another_process_has_the_turn_then_fails_as_sqlite_would(open_db):
+    conn = open_db(timeout=0.3)
+    other = os.open(f"{conn.settings_dict['NAME']}.writer-turn", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)  # as another process's writer would
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="database is locked"):
+            with transaction.atomic(using=ALIAS):
+                insert(conn, "never")
+        assert time.monotonic() - started >= 0.3
+        assert not sqlite_base._writer.locked()  # the process's own turn is given back too
+    finally:
+        os.close(other)
+    with transaction.atomic(using=ALIAS):
+        insert(conn, "after the other")
+    assert notes(conn) == ["after the other"]
+
+
+def test_a_forked_child_opens_its_own_lock_file_and_memory_databases_need_none(tmp_path, monkeypatch):
+    name = str(tmp_path / "fork.sqlite3")
+    mine = sqlite_base._turn_file(name)
+    assert sqlite_base._turn_file(name) == mine
+    monkeypatch.setattr(sqlite_base.os, "getpid", lambda: -1)  # as in a child after fork()
+    child = sqlite_base._turn_file(name)
+    assert child != mine  # flock would count a shared descriptor as the same holder
+    assert sqlite_base._turn_file(":memory:") is None
+    assert sqlite_base._turn_file("file:memorydb_default?mode=memory&cache=shared") is None
