@@ -86,6 +86,7 @@ def test_the_representer_answers_as_a_new_detail_serializer_for_every_user(world
         for order in orders:
             expected = WorkOrderDetailSerializer(order, context={"request": request}).data
             assert represent(order, {"request": request}) == expected
-            answers.append((expected["personal_data"]["masked"], tuple(a["action"] for a in expected["allowed_actions"])))
+            actions = tuple(a["action"] for a in expected["allowed_actions"])
+            answers.append((expected["personal_data"]["masked"], actions))
     assert {masked for masked, _ in answers} == {True, False}
     assert len({actions for _, actions in answers}) > 2

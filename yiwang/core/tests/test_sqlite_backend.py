@@ -1,4 +1,4 @@
-"""yiwang.core.sqlite: the threads of a process, then the processes, take turns to write, and always give the turn back."""
+"""yiwang.core.sqlite: threads, then processes, take turns to write and always give the turn back."""
 
 import fcntl
 import os
