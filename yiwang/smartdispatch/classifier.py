@@ -26,7 +26,12 @@ labels; the ablation table is printed by ``bench/dispatch_ablation.py``):
 
 Self-training on pseudo-labelled unlabelled appeals was tried and made things
 worse (the unlabelled files also hold appeals of the eight other top-level
-categories, which pseudo-labels push into the seven known ones).
+categories, which pseudo-labels push into the seven known ones). So did labels
+read from the replies: 987 of the answered appeals name the departments of exactly
+one category in the first 400 characters of their reply (教育局, 人社局, 住建局 …);
+added to each training fold, the 5-fold macro-F1 fell from 0.874 to 0.841 at half
+a label's weight and to 0.832 at full weight (城乡建设 alone is half of them, and a
+department answers appeals of other categories too).
 """
 
 from __future__ import annotations
