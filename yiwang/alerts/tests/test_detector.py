@@ -1,8 +1,10 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from yiwang.alerts import detector, jobs
+from yiwang.alerts import detector, jobs, services
 from yiwang.alerts.models import Alert, AlertAction, AlertStatus, Kind, OrderTopic
 from yiwang.demo import factories
 from yiwang.workorders.models import Notification
@@ -80,6 +82,21 @@ def test_repeated_checks_grow_one_alert_instead_of_raising_duplicates(world, str
     assert Alert.objects.count() == 2
     alert.refresh_from_db()
     assert alert.ongoing is False and alert.actions.filter(action=AlertAction.Action.END).exists()
+
+
+def test_a_check_that_finds_the_same_burst_again_writes_nothing(world, street, workday_history):
+    orders = burst(world, street, at(2025, 10, 2, 10, 0))
+    assert jobs.run_check(now=orders[-1].created_at) == 1
+    alert = Alert.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        assert jobs.run_check(now=orders[-1].created_at + dt.timedelta(minutes=1)) == 0
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].startswith(("INSERT", "UPDATE")) and '"alerts_alert' in q["sql"]]
+    assert writes == []  # its orders are linked already, and its evidence is no stronger
+    more = burst(world, street, at(2025, 10, 2, 10, 45), n=1)
+    assert jobs.run_check(now=more[0].created_at) == 0
+    assert alert.orders.count() == 5
+    assert alert.actions.get(action=AlertAction.Action.GROW).data["added"] == 1
 
 
 def test_a_place_named_by_callers_in_different_streets_is_a_topic_alert(world, street, other_street,
@@ -186,3 +203,22 @@ def test_expected_count_follows_each_hours_day_type_and_share():
     saturday_morning = 2 * 12 / 24
     assert detector.window_expected(at(2025, 10, 11, 12, 0), 24, rates, shares, is_workday) == pytest.approx(
         friday_afternoon + saturday_morning)
+
+
+def test_a_finding_is_skipped_only_when_an_alert_already_has_all_of_it():
+    at_ = at(2025, 10, 2, 10, 0)
+
+    def finding(kind, key, ids, p):
+        return detector.Finding(kind=kind, key=key, window_hours=1, observed=len(ids), expected=0.1, daily_rate=0.1,
+                                baseline_days=20, workday=True, p=p, callers=len(ids),
+                                members=[detector.Member(pk, at_, f"caller{pk}") for pk in ids])
+
+    known = services._KnownBursts(by_key={(Kind.STREET, "1"): (10, 1e-6)},
+                                  alerts_of_order={1: {10}, 2: {10}, 3: {10, 11}},
+                                  also={10: set(), 11: {(Kind.TOPIC, "梅岭小区")}})
+    assert known.adds_nothing(finding(Kind.STREET, "1", [1, 2, 3], 1e-5))
+    assert not known.adds_nothing(finding(Kind.STREET, "1", [1, 2, 3, 4], 1e-5))  # a new order
+    assert not known.adds_nothing(finding(Kind.STREET, "1", [1, 2, 3], 1e-7))  # stronger evidence
+    assert known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [3], 1e-5))  # alert 11 lists it already
+    assert not known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [1, 3], 1e-5))  # order 1 is not alert 11's
+    assert not known.adds_nothing(finding(Kind.CATEGORY, "7", [1, 2], 1e-5))  # no alert lists this key yet
