@@ -40,16 +40,42 @@ def follow(now: dt.datetime | None = None) -> int:
     return 1
 
 
+# Longer than any check takes; a check that died holding the lease gives way after it.
+CHECK_LEASE = dt.timedelta(minutes=10)
+
+
 def run_check(now: dt.datetime | None = None) -> int:
-    """Read new orders' topics, end quiet alerts, find bursts and record them; returns alerts raised."""
+    """Read new orders' topics, end quiet alerts, find bursts and record them; returns alerts raised.
+
+    One check at a time: the follower's and the minute schedule's both call this, and
+    under a flood a check takes seconds. Two at once recorded the same findings twice,
+    and each could raise its own alert for one burst seen by two keys. A check that
+    finds another one running returns 0 at once; the running one covers its orders.
+    """
     from . import detector, services
     from .models import DetectorState
 
     started = time.perf_counter()
     now = now or timezone.now()
-    detector.index_new_topics()  # also creates the state row the last line updates
-    services.end_quiet(now)
-    raised = services.record(detector.find(now), now=now)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    DetectorState.objects.filter(pk=1).update(last_run_at=now, last_run_ms=elapsed_ms)
+    DetectorState.objects.get_or_create(pk=1)
+    if not _take_lease():
+        return 0
+    try:
+        detector.index_new_topics()
+        services.end_quiet(now)
+        raised = services.record(detector.find(now), now=now)
+    finally:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        DetectorState.objects.filter(pk=1).update(last_run_at=now, last_run_ms=elapsed_ms, checking_until=None)
     return len(raised)
+
+
+def _take_lease() -> bool:
+    """One conditional UPDATE: it succeeds for one caller only, on any database."""
+    from django.db.models import Q
+
+    from .models import DetectorState
+
+    wall = timezone.now()  # not the check's ``now``, which may be a replayed moment
+    free = Q(checking_until__isnull=True) | Q(checking_until__lt=wall)
+    return DetectorState.objects.filter(free, pk=1).update(checking_until=wall + CHECK_LEASE) == 1

@@ -154,6 +154,8 @@ class DetectorState(models.Model):
     topics_through = models.BigIntegerField("话题已读至工单ID", default=0)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_run_ms = models.FloatField(null=True, blank=True)
+    # A check in progress holds this lease (wall-clock time); see jobs.run_check.
+    checking_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "检测器状态"

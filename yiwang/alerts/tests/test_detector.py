@@ -222,3 +222,27 @@ def test_a_finding_is_skipped_only_when_an_alert_already_has_all_of_it():
     assert known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [3], 1e-5))  # alert 11 lists it already
     assert not known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [1, 3], 1e-5))  # order 1 is not alert 11's
     assert not known.adds_nothing(finding(Kind.CATEGORY, "7", [1, 2], 1e-5))  # no alert lists this key yet
+
+
+def test_one_check_at_a_time_and_the_lease_is_given_back_however_it_ends(world, street, monkeypatch):
+    from django.utils import timezone
+
+    from yiwang.alerts.models import DetectorState
+
+    orders = burst(world, street, at(2025, 10, 2, 10, 0), n=2)
+    DetectorState.objects.update_or_create(pk=1, defaults={"checking_until": timezone.now() + dt.timedelta(minutes=5)})
+    assert jobs.run_check(now=orders[-1].created_at) == 0
+    assert DetectorState.objects.get().topics_through == 0  # the other check is running: this one did nothing
+
+    DetectorState.objects.update(checking_until=timezone.now() - dt.timedelta(seconds=1))  # its holder died
+    jobs.run_check(now=orders[-1].created_at)
+    state = DetectorState.objects.get()
+    assert state.topics_through == orders[-1].pk and state.checking_until is None
+
+    def broken(now):
+        raise RuntimeError("find failed")
+
+    monkeypatch.setattr(detector, "find", broken)
+    with pytest.raises(RuntimeError):
+        jobs.run_check(now=orders[-1].created_at)
+    assert DetectorState.objects.get().checking_until is None
