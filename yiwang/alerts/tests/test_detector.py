@@ -223,6 +223,18 @@ def test_a_finding_is_skipped_only_when_an_alert_already_has_all_of_it():
     assert not known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [1, 3], 1e-5))  # order 1 is not alert 11's
     assert not known.adds_nothing(finding(Kind.CATEGORY, "7", [1, 2], 1e-5))  # no alert lists this key yet
 
+    # Which alert already holds two thirds of a finding's orders: the most, the oldest on a tie.
+    assert known.covering(finding(Kind.CATEGORY, "7", [1, 2, 3], 1e-5)) == 10
+    assert known.covering(finding(Kind.CATEGORY, "7", [3, 4, 5], 1e-5)) is None  # one of three
+    assert known.covering(finding(Kind.CATEGORY, "7", [3], 1e-5)) == 10  # 10 and 11 tie
+    # What a recorded finding changed is known to the findings after it in the same check.
+    alert = Alert(pk=12, kind=Kind.TOPIC, key="梅岭小区", p_value=1e-8)
+    known.note(alert, finding(Kind.TOPIC, "梅岭小区", [4, 5, 6], 1e-8))
+    assert known.covering(finding(Kind.CATEGORY, "8", [4, 5, 6], 1e-5)) == 12
+    assert known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [4, 5], 1e-7))
+    known.note(alert, finding(Kind.CATEGORY, "8", [4, 5, 6], 1e-5))
+    assert known.adds_nothing(finding(Kind.CATEGORY, "8", [4, 6], 1e-5))
+
 
 def test_one_check_at_a_time_and_the_lease_is_given_back_however_it_ends(world, street, monkeypatch):
     from django.utils import timezone
