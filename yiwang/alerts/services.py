@@ -156,6 +156,10 @@ class _KnownBursts:
         alert_id, n = min(counts.items(), key=lambda item: (-item[1], item[0]))  # ties: the oldest alert
         return alert_id if n >= COVERED * len(ids) else None
 
+    def unlinked(self, alert_id: int, finding: Finding) -> list[int]:
+        """The finding's orders (each once) that ``alert_id`` does not link yet."""
+        return [pk for pk in dict.fromkeys(finding.order_ids) if alert_id not in self.alerts_of_order.get(pk, ())]
+
     def note(self, alert: Alert, finding: Finding) -> None:
         """What recording ``finding`` on ``alert`` changed: its orders are linked, its key known."""
         for pk in finding.order_ids:
@@ -172,14 +176,14 @@ def _record_one(finding: Finding, *, now: dt.datetime, known: _KnownBursts) -> t
         if alert is None and (covering := known.covering(finding)) is not None:
             alert = Alert.objects.select_for_update().get(pk=covering)
         if alert is not None:
-            _grow(alert, finding, now=now)
+            _grow(alert, finding, now=now, known=known)
             return alert, False
         try:
             with transaction.atomic():
-                alert = _raise(finding, now=now)
+                alert = _raise(finding, now=now, known=known)
         except IntegrityError:  # another check raised it a moment ago: grow that one
             alert = Alert.objects.select_for_update().get(kind=finding.kind, key=finding.key, ongoing=True)
-            _grow(alert, finding, now=now)
+            _grow(alert, finding, now=now, known=known)
             return alert, False
     return alert, True
 
@@ -190,29 +194,28 @@ def _evidence(finding: Finding) -> dict:
                 p_value=finding.p, callers=finding.callers)
 
 
-def _link(alert: Alert, finding: Finding, now: dt.datetime) -> int:
+def _link(alert: Alert, finding: Finding, now: dt.datetime, known: _KnownBursts) -> int:
     """Link the finding's orders that are not linked yet; returns how many that was.
 
-    Only the new ones are written. Why: every check finds an ongoing burst again with
-    all of its orders, and writing them all each time (the database skipping the ones
-    it has) grew with the burst, every 15 s (bench/burst_check.py: recording a check
-    took 9.9-11.4 s of CPU before, 6.4-7.3 s after). The caller holds the alert's row lock
-    (or has just created the alert), so no other check links to it meanwhile.
+    Only the new ones are written, as the check's index tells them. Why: every check
+    finds an ongoing burst again with all of its orders, and writing them all each time
+    (the database skipping the ones it has) grew with the burst, every 15 s
+    (bench/burst_check.py: recording a check took 9.9-11.4 s of CPU before, 6.4-7.3 s
+    after). Conflicts are still ignored, for a check that outlived its lease.
     """
-    linked = set(AlertOrder.objects.filter(alert=alert).values_list("order_id", flat=True))
-    new = [pk for pk in dict.fromkeys(finding.order_ids) if pk not in linked]
+    new = known.unlinked(alert.pk, finding)
     AlertOrder.objects.bulk_create([AlertOrder(alert=alert, order_id=pk, added_at=now) for pk in new],
                                    ignore_conflicts=True)
     return len(new)
 
 
-def _raise(finding: Finding, *, now: dt.datetime) -> Alert:
+def _raise(finding: Finding, *, now: dt.datetime, known: _KnownBursts) -> Alert:
     label, street, category = label_for(finding.kind, finding.key)
     alert = Alert.objects.create(
         kind=finding.kind, key=finding.key, label=label, street=street, category=category,
         raised_at=now, updated_at=now, first_order_at=finding.first_at, last_order_at=finding.last_at,
         detail={"baseline": finding.baseline, "also": []}, **_evidence(finding))
-    _link(alert, finding, now)
+    _link(alert, finding, now, known)
     text = reason(finding, label)
     AlertAction.objects.create(alert=alert, action=AlertAction.Action.RAISE, at=now, note=text,
                                data={"orders": finding.order_ids, **_evidence(finding)})
@@ -220,9 +223,9 @@ def _raise(finding: Finding, *, now: dt.datetime) -> Alert:
     return alert
 
 
-def _grow(alert: Alert, finding: Finding, *, now: dt.datetime) -> None:
+def _grow(alert: Alert, finding: Finding, *, now: dt.datetime, known: _KnownBursts) -> None:
     """Link the finding's new orders and keep the stronger evidence; writes the alert only if it changed."""
-    added = _link(alert, finding, now)
+    added = _link(alert, finding, now, known)
     changes = {}
     last, first = max(alert.last_order_at, finding.last_at), min(alert.first_order_at, finding.first_at)
     if last != alert.last_order_at:

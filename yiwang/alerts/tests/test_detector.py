@@ -223,6 +223,7 @@ def test_a_finding_is_skipped_only_when_an_alert_already_has_all_of_it():
     assert not known.adds_nothing(finding(Kind.TOPIC, "梅岭小区", [1, 3], 1e-5))  # order 1 is not alert 11's
     assert not known.adds_nothing(finding(Kind.CATEGORY, "7", [1, 2], 1e-5))  # no alert lists this key yet
 
+    assert known.unlinked(10, finding(Kind.STREET, "1", [1, 3, 4, 4], 1e-5)) == [4]  # each new order once
     # Which alert already holds two thirds of a finding's orders: the most, the oldest on a tie.
     assert known.covering(finding(Kind.CATEGORY, "7", [1, 2, 3], 1e-5)) == 10
     assert known.covering(finding(Kind.CATEGORY, "7", [3, 4, 5], 1e-5)) is None  # one of three
