@@ -105,6 +105,17 @@ class FieldsBuiltOnce:
         return {name: _copy_field(field) for name, field in template.items()}
 
 
+def release(serializer: serializers.BaseSerializer) -> None:
+    """Let reference counting free a serializer made for one request as soon as it is dropped.
+
+    DRF ties a serializer and its bound fields into a cycle (the serializer holds its
+    fields, each field its ``parent``), which only the cyclic garbage collector frees,
+    holding the GIL while it does (see ``core.middleware.release_request``). Call it
+    once the validated data has been read: the data stays, the serializer is emptied.
+    """
+    serializer.__dict__.clear()
+
+
 class Representer:
     """One object's representation by a serializer whose fields are bound once per thread.
 

@@ -14,7 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from yiwang.core.api import Representer
+from yiwang.core.api import Representer, release
 from yiwang.core.audit import audit_personal_data_view
 from yiwang.core.errors import Invalid
 
@@ -112,13 +112,14 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         },
     )
     def create(self, request, *args, **kwargs):
-        intake = IntakeSerializer(data=request.data)
-        intake.is_valid(raise_exception=True)
-        data = intake.validated_data
+        serializer = IntakeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data, intake = serializer.validated_data, serializer.to_intake()
+        release(serializer)  # a rejected one stays: its errors (for the browsable API) point back to it
         # register's own transaction is the only one: a new order writes nothing after it
         # (one commit, no savepoint), and a replay's audit row commits on its own.
         order, created = services.register(
-            intake.to_intake(), actor=request.user, channel=data["channel"],
+            intake, actor=request.user, channel=data["channel"],
             idempotency_key=request.headers.get("Idempotency-Key") or data.get("idempotency_key"),
             city_number=data.get("city_number"), city_deadline=data.get("city_deadline"),
             direct_answer=data.get("direct_answer"),
