@@ -211,18 +211,34 @@ def hour_shares(today: dt.date, workday: bool, calendar: WorkingCalendar, days: 
     return shares
 
 
-def window_expected(now: dt.datetime, hours: int, rates: dict[bool, float], shares: dict[bool, list[float]],
-                    is_workday) -> float:
-    """Orders expected in the ``hours`` before ``now``: each local hour at the rate and share of its day's type."""
-    total, moment, end = 0.0, (now - dt.timedelta(hours=hours)).astimezone(SHANGHAI), now.astimezone(SHANGHAI)
+def window_weights(now: dt.datetime, hours: int, shares: dict[bool, list[float]], is_workday) -> dict[bool, float]:
+    """How many days' worth of orders of each day type the ``hours`` before ``now`` hold.
+
+    Each local hour counts its day type's share (never below ``MIN_SHARE`` of a uniform
+    hour), so a key's expected count is the sum of its rate times the weight over the
+    two types (:func:`window_expected`). The weights are the same for every key: a
+    check computes them once per window, not once per key.
+    """
+    weights, moment, end = {True: 0.0, False: 0.0}, (now - dt.timedelta(hours=hours)).astimezone(SHANGHAI), \
+        now.astimezone(SHANGHAI)
     floor = MIN_SHARE / 24
     while moment < end:
         next_hour = (moment + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
         step = (min(next_hour, end) - moment).total_seconds() / 3600
         workday = is_workday(moment.date())
-        total += rates[workday] * max(shares[workday][moment.hour], floor) * step
+        weights[workday] += max(shares[workday][moment.hour], floor) * step
         moment = min(next_hour, end)
-    return total
+    return weights
+
+
+def window_expected(now: dt.datetime, hours: int, rates: dict[bool, float], shares: dict[bool, list[float]],
+                    is_workday) -> float:
+    """Orders expected in the ``hours`` before ``now``: each local hour at the rate and share of its day's type."""
+    return _expected(rates, window_weights(now, hours, shares, is_workday))
+
+
+def _expected(rates: dict[bool, float], weights: dict[bool, float]) -> float:
+    return rates[True] * weights[True] + rates[False] * weights[False]
 
 
 # --- the check ------------------------------------------------------------------------
@@ -263,15 +279,16 @@ def find(now: dt.datetime, *, calendar: WorkingCalendar | None = None) -> list[F
         keys = [key for (k, key) in candidates if k == kind]
         counts.update({f"{kind}:{key}": c for key, c in day_counts(kind, keys, local_today).items()})
     alpha = RULE.alpha / len(WINDOWS)
+    weights = {hours: window_weights(now, hours, shares, calendar.is_working_day) for hours in WINDOWS}
+    days_of_type = {t: burstcore.baseline_of_type(local_today, t, RULE, calendar.is_working_day) for t in (True, False)}
     findings = []
     for (kind, key), windows in candidates.items():
         days = counts.get(f"{kind}:{key}", {})
-        baseline = {t: burstcore.rate_from_days(days, local_today, t, RULE, calendar.is_working_day)
-                    for t in (True, False)}
+        baseline = {t: burstcore.rate_over(days, days_of_type[t], RULE) for t in (True, False)}
         rates = {t: rate for t, (rate, _) in baseline.items()}
         best = None
         for hours, inside in windows:
-            expected = window_expected(now, hours, rates, shares, calendar.is_working_day)
+            expected = _expected(rates, weights[hours])
             callers = _distinct_callers(inside)
             p = burstcore.test(len(inside), callers, expected, RULE, alpha=alpha)
             if p is not None and (best is None or p < best.p):
