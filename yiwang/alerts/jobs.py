@@ -2,10 +2,10 @@
 
 Two triggers call :func:`run_check`: the intake follower :func:`follow` (see
 ``workorders.followers``: every couple of seconds it looks whether orders arrived
-since the last check, and runs one at most every ``FOLLOW_INTERVAL``, so a rush of
-intakes costs one check and the intake request itself does nothing), and a django-q2
-schedule every minute as a safety net that also ends quiet alerts. The check is
-idempotent. With ``ALERTS_INLINE`` (tests) the intake signal runs it at once.
+since the last check, and runs one at most every ``FOLLOW_INTERVAL``, or less often
+when checks grow long (``PACE``), so a rush of intakes costs one check and the
+intake request itself does nothing), and a django-q2 schedule every minute as a
+safety net that also ends quiet alerts. The check is idempotent. With ``ALERTS_INLINE`` (tests) the intake signal runs it at once.
 """
 
 from __future__ import annotations
@@ -22,6 +22,19 @@ log = logging.getLogger(__name__)
 # Alerts must come within minutes; a check every 15 s while orders keep arriving is
 # well inside that and costs a fraction of a core at most.
 FOLLOW_INTERVAL = dt.timedelta(seconds=15)
+# Under a flood a check takes seconds (it reads the day's orders and every burst), and
+# one every 15 s took a fifth of a core from intake when the hotline was busiest. The
+# follower waits this many times the last check's duration when that is longer, so
+# checks use a tenth of a core at most and alerts still come within a minute or two.
+PACE = 10
+
+
+def next_check_after(state) -> dt.datetime | None:
+    """When the follower may run the next check: ``FOLLOW_INTERVAL``, or ``PACE`` times the last one's length."""
+    if state.last_run_at is None:
+        return None
+    took = dt.timedelta(milliseconds=state.last_run_ms or 0)
+    return state.last_run_at + max(FOLLOW_INTERVAL, PACE * took)
 
 
 def follow(now: dt.datetime | None = None) -> int:
@@ -32,7 +45,8 @@ def follow(now: dt.datetime | None = None) -> int:
 
     state, _ = DetectorState.objects.get_or_create(pk=1)
     now = now or timezone.now()
-    if state.last_run_at is not None and now - state.last_run_at < FOLLOW_INTERVAL:
+    due = next_check_after(state)
+    if due is not None and now < due:
         return 0
     if not WorkOrder.objects.filter(pk__gt=state.topics_through).exists():
         return 0

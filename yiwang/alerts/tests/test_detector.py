@@ -169,6 +169,23 @@ def test_the_follower_checks_when_orders_arrived_and_at_most_every_interval(worl
     assert jobs.follow(now=now + 3 * jobs.FOLLOW_INTERVAL) == 0  # nothing new since
 
 
+def test_the_follower_waits_longer_after_a_long_check(world, street, settings):
+    settings.ALERTS_INLINE = False
+    from django.utils import timezone
+
+    from yiwang.alerts.models import DetectorState
+
+    now = timezone.now()
+    factories.make_order(world.operator, now=now, street=street, title="梅岭小区自来水发黄", content="梅岭小区今天自来水发黄")
+    DetectorState.objects.update_or_create(pk=1, defaults={"last_run_at": now, "last_run_ms": 3000})
+    # A check that took 3 s: the next one comes PACE x 3 s later, not after FOLLOW_INTERVAL (15 s).
+    assert jobs.follow(now=now + jobs.FOLLOW_INTERVAL) == 0
+    assert jobs.follow(now=now + dt.timedelta(seconds=3 * jobs.PACE)) == 1
+    DetectorState.objects.update(last_run_at=now, last_run_ms=40)  # a quick one: FOLLOW_INTERVAL again
+    factories.make_order(world.operator, now=now, street=street, title="梅岭小区自来水发黄", content="还是发黄")
+    assert jobs.follow(now=now + jobs.FOLLOW_INTERVAL) == 1
+
+
 def test_topics_are_read_once_per_order(world, street):
     factories.make_order(world.operator, street=street, title="梅岭小区自来水发黄", content="梅岭小区今天自来水发黄")
     assert detector.index_topics() == 1
