@@ -186,6 +186,26 @@ def test_the_follower_waits_longer_after_a_long_check(world, street, settings):
     assert jobs.follow(now=now + jobs.FOLLOW_INTERVAL) == 1
 
 
+def test_the_minute_schedule_skips_a_check_the_follower_has_just_run(world, street, settings):
+    settings.ALERTS_INLINE = False
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from yiwang.alerts.models import DetectorState
+
+    assert Schedule.objects.get(name="alerts-check").func == "yiwang.alerts.jobs.scheduled_check"
+    now = timezone.now()
+    factories.make_order(world.operator, now=now, street=street, title="梅岭小区自来水发黄", content="梅岭小区今天自来水发黄")
+    assert jobs.follow(now=now) == 1
+    assert OrderTopic.objects.count() == 1
+    factories.make_order(world.operator, now=now, street=street, title="梅岭小区自来水发黄", content="还是发黄")
+    jobs.scheduled_check(now=now + jobs.FOLLOW_INTERVAL / 2)  # the follower checked just now
+    assert OrderTopic.objects.count() == 1 and DetectorState.objects.get().last_run_at == now
+    jobs.scheduled_check(now=now + jobs.FOLLOW_INTERVAL)  # the follower is late: the schedule checks
+    assert OrderTopic.objects.count() == 2
+    assert DetectorState.objects.get().last_run_at == now + jobs.FOLLOW_INTERVAL
+
+
 def test_topics_are_read_once_per_order(world, street):
     factories.make_order(world.operator, street=street, title="梅岭小区自来水发黄", content="梅岭小区今天自来水发黄")
     assert detector.index_topics() == 1
