@@ -46,6 +46,11 @@ each, s CPU:
 
 The alerts, their links, evidence and timelines are the same (compared row by row,
 2,000 orders a check, three checks).
+
+Then the topics written as one INSERT of four arrays on PostgreSQL instead of
+bulk_create (alerts.detector._write_topics), same command, alternating (56d0c7a
+before), topics s CPU: first check 1.37, 1.50 -> 1.09, 1.18; later checks 0.63-0.91
+-> 0.31-0.59.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import ExtractHour, TruncDate
 
@@ -118,10 +119,32 @@ def index_topics(limit: int = TOPIC_BATCH) -> int:
         caller = caller_of(phone, user_id)[:40]
         for name in sorted(entities.extract(f"{title}。{content}")):
             if len(name) <= 32:
-                topics.append(OrderTopic(order_id=pk, name=name, created_at=created_at, caller=caller))
-    OrderTopic.objects.bulk_create(topics, ignore_conflicts=True, batch_size=1000)
+                topics.append((pk, name, created_at, caller))
+    _write_topics(topics)
     DetectorState.objects.filter(pk=1, topics_through__lt=rows[-1][0]).update(topics_through=rows[-1][0])
     return len(rows)
+
+
+# On PostgreSQL one INSERT of four arrays. Why by hand: bulk_create builds a model
+# instance per row and prepares each value one by one; for the 15,000 topics of 3,000
+# orders that took 420-440 ms of CPU, this 70-170 ms. The check runs it for every order.
+_INSERT_TOPICS_PG = f"""
+    INSERT INTO {OrderTopic._meta.db_table} (order_id, name, created_at, caller)
+    SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::varchar[])
+    ON CONFLICT DO NOTHING
+"""
+
+
+def _write_topics(topics: list[tuple[int, str, dt.datetime, str]]) -> None:
+    """Insert (order id, name, registered at, caller) rows; rows already there are skipped."""
+    if not topics:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_TOPICS_PG, [list(column) for column in zip(*topics)])
+        return
+    OrderTopic.objects.bulk_create([OrderTopic(order_id=pk, name=name, created_at=at, caller=caller)
+                                    for pk, name, at, caller in topics], ignore_conflicts=True, batch_size=1000)
 
 
 def index_new_topics() -> int:

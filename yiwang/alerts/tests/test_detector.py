@@ -213,6 +213,15 @@ def test_topics_are_read_once_per_order(world, street):
     assert OrderTopic.objects.count() == 1
 
 
+def test_topics_written_twice_are_kept_once(world, street):
+    order = factories.make_order(world.operator, street=street, title="梅岭小区自来水发黄", content="梅岭小区今天自来水发黄")
+    rows = [(order.pk, "梅岭小区", order.created_at, "13700000000"), (order.pk, "曲阳路", order.created_at, "")]
+    detector._write_topics(rows)
+    detector._write_topics(rows + [(order.pk, "赤峰路", order.created_at, "")])  # a check that outlived its lease
+    assert sorted(OrderTopic.objects.values_list("name", "caller", "created_at")) == [
+        ("曲阳路", "", order.created_at), ("梅岭小区", "13700000000", order.created_at), ("赤峰路", "", order.created_at)]
+
+
 def test_a_backlog_of_orders_is_indexed_in_batches_until_none_is_left(world, street, monkeypatch):
     monkeypatch.setattr(detector, "TOPIC_BATCH", 2)
     for n in range(5):
