@@ -86,33 +86,36 @@ def end_quiet(now: dt.datetime) -> int:
 def record(findings: list[Finding], *, now: dt.datetime) -> list[Alert]:
     """Raise or grow one alert per finding; returns the alerts raised (new ones only).
 
-    One transaction for the whole check: the ongoing alerts are locked once, in id
-    order, grown in memory, and written together at the end (their new links, changed
-    rows and timeline entries, one bulk statement each). Why: under a mass event every
-    check grows hundreds of alerts, and a transaction of five queries per finding took
-    1.5-4.5 s of CPU per check, every 15 s (bench/burst_check.py --new-orders).
+    A new alert is raised in a transaction of its own, as it is found. Growing an
+    ongoing one changes it in memory, and all the growth is written together at the
+    end, in one short transaction (the new links, the changed rows, the timeline
+    entries). Why: under a mass event every check grows hundreds of alerts, and a
+    transaction of five queries per finding took 1.2-8.4 s of CPU per check, every 15 s
+    (bench/burst_check.py --new-orders). Only one check runs at a time
+    (``jobs.run_check``), and a duty officer's action writes other columns than growth,
+    so the rows need no lock between the read and the write; on SQLite no write lock is
+    held while the check computes, so intakes are not kept waiting.
     """
     raised = []
     known = _KnownBursts.read()
-    with transaction.atomic():
-        writes = _Writes.lock_ongoing()
-        for finding in findings:
-            if known.adds_nothing(finding):
-                continue
-            alert = writes.alert_of(finding, known)
-            if alert is None:
-                alert, created = _raise_or_grow(finding, now=now, known=known, writes=writes)
-                if created:
-                    raised.append(alert)
-            else:
-                _grow(alert, finding, now=now, known=known, writes=writes)
-            known.note(alert, finding)
-        writes.flush()
+    growth = _Growth.of_ongoing()
+    for finding in findings:
+        if known.adds_nothing(finding):
+            continue
+        alert = growth.alert_of(finding, known)
+        if alert is None:
+            alert, created = _raise_or_grow(finding, now=now, known=known, growth=growth)
+            if created:
+                raised.append(alert)
+        else:
+            _grow(alert, finding, now=now, known=known, growth=growth)
+        known.note(alert, finding)
+    growth.write()
     return raised
 
 
-class _Writes:
-    """The check's ongoing alerts, locked, and what growing them will write when the check is done."""
+class _Growth:
+    """The ongoing alerts as the check read them, and what growing them will write when it is done."""
 
     def __init__(self, ongoing: dict[int, Alert]):
         self.ongoing = ongoing
@@ -122,8 +125,8 @@ class _Writes:
         self.changed: dict[int, set[str]] = {}  # alert id -> fields changed
 
     @classmethod
-    def lock_ongoing(cls) -> "_Writes":
-        return cls({a.pk: a for a in Alert.objects.select_for_update().filter(ongoing=True).order_by("pk")})
+    def of_ongoing(cls) -> "_Growth":
+        return cls({a.pk: a for a in Alert.objects.filter(ongoing=True).order_by("pk")})
 
     def alert_of(self, finding: Finding, known: "_KnownBursts") -> Alert | None:
         """The ongoing alert of the finding's key, else the one that already holds most of its orders."""
@@ -135,15 +138,18 @@ class _Writes:
     def add(self, alert: Alert) -> None:
         self.ongoing[alert.pk] = self.by_key[(alert.kind, alert.key)] = alert
 
-    def flush(self) -> None:
-        AlertOrder.objects.bulk_create(self.links, ignore_conflicts=True, batch_size=1000)
-        # One UPDATE per changed alert, of its changed fields only: for 300 alerts,
-        # bulk_update's CASE expressions took 3.9 s to build under the profiler, these
-        # 300 statements 0.4 s.
-        for pk, fields in self.changed.items():
-            alert = self.ongoing[pk]
-            Alert.objects.filter(pk=pk).update(**{name: getattr(alert, name) for name in fields})
-        AlertAction.objects.bulk_create(self.actions, batch_size=1000)
+    def write(self) -> None:
+        if not (self.links or self.changed or self.actions):
+            return
+        with transaction.atomic():
+            AlertOrder.objects.bulk_create(self.links, ignore_conflicts=True, batch_size=1000)
+            # One UPDATE per changed alert, of its changed fields only: for 300 alerts,
+            # bulk_update's CASE expressions took 3.9 s to build under the profiler,
+            # these 300 statements 0.4 s.
+            for pk, fields in self.changed.items():
+                alert = self.ongoing[pk]
+                Alert.objects.filter(pk=pk).update(**{name: getattr(alert, name) for name in fields})
+            AlertAction.objects.bulk_create(self.actions, batch_size=1000)
 
 
 class _KnownBursts:
@@ -220,16 +226,16 @@ class _KnownBursts:
 
 
 def _raise_or_grow(finding: Finding, *, now: dt.datetime, known: _KnownBursts,
-                   writes: _Writes) -> tuple[Alert, bool]:
+                   growth: _Growth) -> tuple[Alert, bool]:
     try:
         with transaction.atomic():
             alert = _raise(finding, now=now, known=known)
     except IntegrityError:  # a check that outlived its lease raised it a moment ago: grow that one
-        alert = Alert.objects.select_for_update().get(kind=finding.kind, key=finding.key, ongoing=True)
-        writes.add(alert)
-        _grow(alert, finding, now=now, known=known, writes=writes)
+        alert = Alert.objects.get(kind=finding.kind, key=finding.key, ongoing=True)
+        growth.add(alert)
+        _grow(alert, finding, now=now, known=known, growth=growth)
         return alert, False
-    writes.add(alert)
+    growth.add(alert)
     return alert, True
 
 
@@ -265,10 +271,10 @@ def _raise(finding: Finding, *, now: dt.datetime, known: _KnownBursts) -> Alert:
     return alert
 
 
-def _grow(alert: Alert, finding: Finding, *, now: dt.datetime, known: _KnownBursts, writes: _Writes) -> None:
+def _grow(alert: Alert, finding: Finding, *, now: dt.datetime, known: _KnownBursts, growth: _Growth) -> None:
     """Link the finding's new orders and keep the stronger evidence; the alert is written only if it changed."""
     links = _link(alert, finding, now, known)
-    writes.links += links
+    growth.links += links
     changes = {}
     last, first = max(alert.last_order_at, finding.last_at), min(alert.first_order_at, finding.first_at)
     if last != alert.last_order_at:
@@ -293,9 +299,9 @@ def _grow(alert: Alert, finding: Finding, *, now: dt.datetime, known: _KnownBurs
         changes["updated_at"] = now
         for name, value in changes.items():
             setattr(alert, name, value)
-        writes.changed.setdefault(alert.pk, set()).update(changes)
+        growth.changed.setdefault(alert.pk, set()).update(changes)
     if links:
-        writes.actions.append(AlertAction(alert=alert, action=AlertAction.Action.GROW, at=now,
+        growth.actions.append(AlertAction(alert=alert, action=AlertAction.Action.GROW, at=now,
                                           data={"added": len(links), "via": f"{finding.kind}:{finding.key}",
                                                 "observed": finding.observed}))
 
