@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -87,14 +88,13 @@ def record(findings: list[Finding], *, now: dt.datetime) -> list[Alert]:
     """Raise or grow one alert per finding; returns the alerts raised (new ones only).
 
     A new alert is raised in a transaction of its own, as it is found. Growing an
-    ongoing one changes it in memory, and all the growth is written together at the
-    end, in one short transaction (the new links, the changed rows, the timeline
-    entries). Why: under a mass event every check grows hundreds of alerts, and a
+    ongoing one changes it in memory, and the growth is written at the end, a few
+    alerts to a short transaction (their new links, changed rows and timeline entries:
+    ``_Growth``). Why: under a mass event every check grows hundreds of alerts, and a
     transaction of five queries per finding took 1.2-8.4 s of CPU per check, every 15 s
     (bench/burst_check.py --new-orders). Only one check runs at a time
     (``jobs.run_check``), and a duty officer's action writes other columns than growth,
-    so the rows need no lock between the read and the write; on SQLite no write lock is
-    held while the check computes, so intakes are not kept waiting.
+    so the rows need no lock between the read and the write.
     """
     raised = []
     known = _KnownBursts.read()
@@ -117,12 +117,17 @@ def record(findings: list[Finding], *, now: dt.datetime) -> list[Alert]:
 class _Growth:
     """The ongoing alerts as the check read them, and what growing them will write when it is done."""
 
+    # Alerts written per transaction. Why not all at once: on SQLite a transaction holds
+    # the database's only write lock, and one for 300 grown alerts kept intakes waiting
+    # (bench/intake_load.py --only yiwang-sqlite: p99 757-895 ms against 338-753 ms).
+    WRITE_CHUNK = 50
+
     def __init__(self, ongoing: dict[int, Alert]):
         self.ongoing = ongoing
         self.by_key = {(a.kind, a.key): a for a in ongoing.values()}
-        self.links: list[AlertOrder] = []
-        self.actions: list[AlertAction] = []
-        self.changed: dict[int, set[str]] = {}  # alert id -> fields changed
+        self.links: dict[int, list[AlertOrder]] = defaultdict(list)  # alert id -> new links
+        self.actions: dict[int, list[AlertAction]] = defaultdict(list)  # alert id -> new timeline entries
+        self.changed: dict[int, set[str]] = defaultdict(set)  # alert id -> fields changed
 
     @classmethod
     def of_ongoing(cls) -> "_Growth":
@@ -139,17 +144,22 @@ class _Growth:
         self.ongoing[alert.pk] = self.by_key[(alert.kind, alert.key)] = alert
 
     def write(self) -> None:
-        if not (self.links or self.changed or self.actions):
-            return
-        with transaction.atomic():
-            AlertOrder.objects.bulk_create(self.links, ignore_conflicts=True, batch_size=1000)
-            # One UPDATE per changed alert, of its changed fields only: for 300 alerts,
-            # bulk_update's CASE expressions took 3.9 s to build under the profiler,
-            # these 300 statements 0.4 s.
-            for pk, fields in self.changed.items():
+        grown = sorted(self.links.keys() | self.actions.keys() | self.changed.keys())
+        for start in range(0, len(grown), self.WRITE_CHUNK):
+            with transaction.atomic():
+                self._write(grown[start:start + self.WRITE_CHUNK])
+
+    def _write(self, alert_ids: list[int]) -> None:
+        AlertOrder.objects.bulk_create([link for pk in alert_ids for link in self.links.get(pk, ())],
+                                       ignore_conflicts=True, batch_size=1000)
+        # One UPDATE per changed alert, of its changed fields only: for 300 alerts,
+        # bulk_update's CASE expressions took 3.9 s to build under the profiler,
+        # these 300 statements 0.4 s.
+        for pk in alert_ids:
+            if fields := self.changed.get(pk):
                 alert = self.ongoing[pk]
                 Alert.objects.filter(pk=pk).update(**{name: getattr(alert, name) for name in fields})
-            AlertAction.objects.bulk_create(self.actions, batch_size=1000)
+        AlertAction.objects.bulk_create([action for pk in alert_ids for action in self.actions.get(pk, ())])
 
 
 class _KnownBursts:
@@ -274,7 +284,8 @@ def _raise(finding: Finding, *, now: dt.datetime, known: _KnownBursts) -> Alert:
 def _grow(alert: Alert, finding: Finding, *, now: dt.datetime, known: _KnownBursts, growth: _Growth) -> None:
     """Link the finding's new orders and keep the stronger evidence; the alert is written only if it changed."""
     links = _link(alert, finding, now, known)
-    growth.links += links
+    if links:
+        growth.links[alert.pk] += links
     changes = {}
     last, first = max(alert.last_order_at, finding.last_at), min(alert.first_order_at, finding.first_at)
     if last != alert.last_order_at:
@@ -299,9 +310,9 @@ def _grow(alert: Alert, finding: Finding, *, now: dt.datetime, known: _KnownBurs
         changes["updated_at"] = now
         for name, value in changes.items():
             setattr(alert, name, value)
-        growth.changed.setdefault(alert.pk, set()).update(changes)
+        growth.changed[alert.pk].update(changes)
     if links:
-        growth.actions.append(AlertAction(alert=alert, action=AlertAction.Action.GROW, at=now,
+        growth.actions[alert.pk].append(AlertAction(alert=alert, action=AlertAction.Action.GROW, at=now,
                                           data={"added": len(links), "via": f"{finding.kind}:{finding.key}",
                                                 "observed": finding.observed}))
 
