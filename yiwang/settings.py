@@ -173,7 +173,10 @@ SPECTACULAR_SETTINGS = {
 Q_CLUSTER = {
     "name": "yiwang",
     "orm": "default",
-    "workers": int(os.environ.get("YIWANG_JOB_WORKERS", "2")),
+    # Half the cores by default: scheduled jobs (clusters, KPI facts, sweeps) fall due
+    # together, and two at once on a 2-core machine took both cores from intake
+    # (bench/intake_load.py --timeline: the web server down to a third of a core).
+    "workers": int(os.environ.get("YIWANG_JOB_WORKERS", max(1, (os.cpu_count() or 2) // 2))),
     # Also bounds how long a stopping cluster waits for its monitor, so keep it modest.
     "timeout": 120,
     "retry": 180,
