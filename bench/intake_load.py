@@ -224,6 +224,37 @@ alternating on a slow day, --seconds 20 --only yiwang-pg:
     code                        intakes/s       p99 ms          app ms
     before                      330, 325, 290   271, 230, 283   3.67, 3.76, 4.14
     release_request             349, 373, 322   212, 191, 264   3.45, 3.14, 3.64
+
+``--timeline`` prints each second's CPU of the server, the worker and PostgreSQL. It
+showed where the tail comes from: in 30 s runs the web server's share fell from
+about 135% of a core to 80-90% for 5-7 s twice, once for the follower's burst check
+(every 15 s; in this bench the 400 texts repeat, so hundreds of places burst at once)
+and once when the job cluster's first schedules fell due together (clusters, KPI
+facts, the minute's second burst check). Then: the check recorded in a few short
+transactions instead of one per finding, its windows' weights computed once, its
+topics written in one statement, the follower pacing checks by their length, the
+minute schedule skipping a check the follower has just run
+(bench/burst_check.py has the check's own figures), and one job worker on 2 cores.
+--seconds 30 --only yiwang-pg, alternating with 37b5ef2, three pairs, slow machine:
+
+    code                        intakes/s       p99 ms          worker ms   total ms
+    before                      329, 277, 355   257, 249, 209   0.74, 0.85, 0.61   5.87, 6.98, 5.45
+    after (e42168c)             333, 307, 395   267, 270, 212   0.49, 0.57, 0.40   5.82, 6.26, 4.89
+
+The worker's share fell by a third; p99 did not move. Without the worker at all
+(--no-worker) p99 was 144-179 ms, with it 180-194 ms in the same minutes: most of the
+tail is the server's own queue at saturation, not the background work. Runs with 2,
+3 and 4 threads per process (two each) gave p99 of 197-254 ms whatever the count.
+All three targets in one run at the end (9f142a7, --seconds 30, load 2.6 before the
+first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake
+    yiwang-pg                  479    60.7   117.0   188.4  app 2.35 + worker 0.38 + db 1.26 + wrk 0.08
+    django-helpdesk-pg         117   265.1   328.4   428.4  app 13.00 + db 3.37 + wrk 0.11
+    yiwang-sqlite              343    84.2   137.4   343.2  app 3.64 + worker 0.56 + wrk 0.09
+
+Minutes later, on a faster phase of the machine, --seconds 20 --only yiwang-pg four
+times: 571, 644, 520, 463 intakes/s, p99 154, 114, 157, 174 ms.
 """
 
 from __future__ import annotations
@@ -239,8 +270,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,6 +328,7 @@ class Result:
     check: str
     load: str
     cpu: dict  # CPU seconds during the measured run: app (the server), db (PostgreSQL), wrk
+    timeline: list = field(default_factory=list)  # --timeline: CPU seconds of each part, second by second
 
 
 # --- where the CPU goes ------------------------------------------------------------------
@@ -328,16 +361,35 @@ def cpu_by_part(groups: dict[str, int]) -> dict:
     return parts
 
 
-def measured(processes: dict[str, subprocess.Popen], run):
+def measured(processes: dict[str, subprocess.Popen], run, timeline: list | None = None):
     """Run ``run()`` and return (its result, CPU seconds of each process group, db and wrk meanwhile).
 
     Each process leads its own group (``start_server``), which holds its children.
     PostgreSQL backends that exit during the run lose their share, so the database
-    figure is a lower bound; the servers here keep their connections open.
+    figure is a lower bound; the servers here keep their connections open. With a
+    ``timeline`` list, each second's CPU of each part is appended to it (wrk's only
+    counts once it has exited, so it is left out).
     """
     groups = {part: proc.pid for part, proc in processes.items()}
     before = cpu_by_part(groups)
-    result = run()
+    stop = threading.Event()
+
+    def sample() -> None:
+        last = before
+        while not stop.wait(1.0):
+            now = cpu_by_part(groups)
+            timeline.append({part: now[part] - last[part] for part in now if part != "wrk"})
+            last = now
+
+    sampler = threading.Thread(target=sample, daemon=True) if timeline is not None else None
+    if sampler:
+        sampler.start()
+    try:
+        result = run()
+    finally:
+        stop.set()
+        if sampler:
+            sampler.join()
     after = cpu_by_part(groups)
     return result, {part: after[part] - before[part] for part in before}
 
@@ -496,9 +548,10 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
         load = load_avg()
         processes = {"app": server} | ({"worker": worker} if worker else {})
+        timeline = [] if args.timeline else None
         stats, cpu = measured(processes, lambda: wrk(url, headers, lua_script(bodies, "main"),
                                                      seconds=args.seconds, connections=args.connections,
-                                                     threads=args.wrk_threads))
+                                                     threads=args.wrk_threads), timeline)
     finally:
         for proc in (server, worker):
             if proc:
@@ -508,7 +561,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
     missing = query(db_url, "SELECT count(*) FROM workorders_workorder o WHERE o.idempotency_key LIKE %s AND NOT "
                     "EXISTS (SELECT 1 FROM workorders_event e WHERE e.order_id = o.id AND e.action = 'register')",
                     ("%:main-%",))[0][0]
-    return Result(name, stats, written, verify(stats, written, missing), load, cpu)
+    return Result(name, stats, written, verify(stats, written, missing), load, cpu, timeline or [])
 
 
 # --- django-helpdesk ------------------------------------------------------------------
@@ -626,6 +679,13 @@ def report(results: list[Result], args) -> None:
         n = max(1, r.stats["created"])
         print(f"{r.name:<20} " + "  ".join(f"{part} {1000 * seconds / n:.2f}" for part, seconds in r.cpu.items())
               + f"  total {1000 * sum(r.cpu.values()) / n:.2f}")
+    for r in results:
+        if r.timeline:
+            parts = list(r.timeline[0])
+            print(f"\n{r.name}: CPU second by second, % of one core (2 cores: 200 in all)")
+            print("second " + " ".join(f"{part:>7}" for part in parts))
+            for second, row in enumerate(r.timeline, 1):
+                print(f"{second:>6} " + " ".join(f"{100 * row[part]:>7.0f}" for part in parts))
 
 
 def main() -> None:
@@ -636,6 +696,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web server processes (both systems)")
     p.add_argument("--threads", type=int, default=4, help="application threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--timeline", action="store_true",
+                   help="also print each second's CPU of the server, the worker and PostgreSQL (yiwang targets)")
     p.add_argument("--no-worker", action="store_true", help="yiwang without its job worker (yiwang serve --no-worker)")
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--only", action="append", choices=["yiwang-pg", "yiwang-sqlite", "helpdesk-pg"],
