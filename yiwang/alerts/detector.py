@@ -242,8 +242,8 @@ def window_weights(now: dt.datetime, hours: int, shares: dict[bool, list[float]]
     two types (:func:`window_expected`). The weights are the same for every key: a
     check computes them once per window, not once per key.
     """
-    weights, moment, end = {True: 0.0, False: 0.0}, (now - dt.timedelta(hours=hours)).astimezone(SHANGHAI), \
-        now.astimezone(SHANGHAI)
+    weights = {True: 0.0, False: 0.0}
+    moment, end = (now - dt.timedelta(hours=hours)).astimezone(SHANGHAI), now.astimezone(SHANGHAI)
     floor = MIN_SHARE / 24
     while moment < end:
         next_hour = (moment + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)

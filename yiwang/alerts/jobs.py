@@ -39,6 +39,11 @@ def next_check_after(state) -> dt.datetime | None:
     return state.last_run_at + max(FOLLOW_INTERVAL, PACE * took)
 
 
+def _too_soon(state, now: dt.datetime) -> bool:
+    due = next_check_after(state)
+    return due is not None and now < due
+
+
 def follow(now: dt.datetime | None = None) -> int:
     """The intake follower: a check when orders arrived since the last one; returns checks run (0 or 1)."""
     from yiwang.workorders.models import WorkOrder
@@ -47,8 +52,7 @@ def follow(now: dt.datetime | None = None) -> int:
 
     state, _ = DetectorState.objects.get_or_create(pk=1)
     now = now or timezone.now()
-    due = next_check_after(state)
-    if due is not None and now < due:
+    if _too_soon(state, now):
         return 0
     if not WorkOrder.objects.filter(pk__gt=state.topics_through).exists():
         return 0
@@ -68,8 +72,7 @@ def scheduled_check(now: dt.datetime | None = None) -> int:
 
     state, _ = DetectorState.objects.get_or_create(pk=1)
     now = now or timezone.now()
-    due = next_check_after(state)
-    if due is not None and now < due:
+    if _too_soon(state, now):
         return 0
     return run_check(now=now)
 

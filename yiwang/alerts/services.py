@@ -118,8 +118,8 @@ class _Growth:
     """The ongoing alerts as the check read them, and what growing them will write when it is done."""
 
     # Alerts written per transaction. Why not all at once: on SQLite a transaction holds
-    # the database's only write lock, and one for 300 grown alerts kept intakes waiting
-    # (bench/intake_load.py --only yiwang-sqlite: p99 757-895 ms against 338-753 ms).
+    # the database's only write lock, and intakes wait for it. 50 alerts took 10 ms under
+    # bench/intake_load.py --only yiwang-sqlite; a mass event may grow thousands.
     WRITE_CHUNK = 50
 
     def __init__(self, ongoing: dict[int, Alert]):

@@ -82,8 +82,8 @@ def tail_p(observed: int, expected: float) -> float:
     """P(X >= observed) for X ~ Poisson(expected).
 
     ``scipy.special.pdtrc`` is what ``scipy.stats.poisson.sf`` computes, without the
-    distribution object's argument checking around it, which cost 150 µs a call: a
-    check under a mass event tests thousands of keys.
+    distribution object's argument checking around it: 0.8 µs a call instead of 25 µs,
+    and a check under a mass event tests thousands of keys.
     """
     if observed <= 0:
         return 1.0
