@@ -239,7 +239,7 @@ def window_weights(now: dt.datetime, hours: int, shares: dict[bool, list[float]]
 
     Each local hour counts its day type's share (never below ``MIN_SHARE`` of a uniform
     hour), so a key's expected count is the sum of its rate times the weight over the
-    two types (:func:`window_expected`). The weights are the same for every key: a
+    two types (:func:`expected_count`). The weights are the same for every key: a
     check computes them once per window, not once per key.
     """
     weights = {True: 0.0, False: 0.0}
@@ -254,13 +254,8 @@ def window_weights(now: dt.datetime, hours: int, shares: dict[bool, list[float]]
     return weights
 
 
-def window_expected(now: dt.datetime, hours: int, rates: dict[bool, float], shares: dict[bool, list[float]],
-                    is_workday) -> float:
-    """Orders expected in the ``hours`` before ``now``: each local hour at the rate and share of its day's type."""
-    return _expected(rates, window_weights(now, hours, shares, is_workday))
-
-
-def _expected(rates: dict[bool, float], weights: dict[bool, float]) -> float:
+def expected_count(rates: dict[bool, float], weights: dict[bool, float]) -> float:
+    """Orders expected in a window of these ``weights`` (:func:`window_weights`) at these daily rates."""
     return rates[True] * weights[True] + rates[False] * weights[False]
 
 
@@ -311,7 +306,7 @@ def find(now: dt.datetime, *, calendar: WorkingCalendar | None = None) -> list[F
         rates = {t: rate for t, (rate, _) in baseline.items()}
         best = None
         for hours, inside in windows:
-            expected = _expected(rates, weights[hours])
+            expected = expected_count(rates, weights[hours])
             callers = _distinct_callers(inside)
             p = burstcore.test(len(inside), callers, expected, RULE, alpha=alpha)
             if p is not None and (best is None or p < best.p):

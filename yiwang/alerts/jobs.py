@@ -31,17 +31,12 @@ FOLLOW_INTERVAL = dt.timedelta(seconds=15)
 PACE = 10
 
 
-def next_check_after(state) -> dt.datetime | None:
-    """When the follower may run the next check: ``FOLLOW_INTERVAL``, or ``PACE`` times the last one's length."""
-    if state.last_run_at is None:
-        return None
-    took = dt.timedelta(milliseconds=state.last_run_ms or 0)
-    return state.last_run_at + max(FOLLOW_INTERVAL, PACE * took)
-
-
 def _too_soon(state, now: dt.datetime) -> bool:
-    due = next_check_after(state)
-    return due is not None and now < due
+    """Whether ``now`` is within ``FOLLOW_INTERVAL``, or ``PACE`` times the last check's length, of it."""
+    if state.last_run_at is None:
+        return False
+    took = dt.timedelta(milliseconds=state.last_run_ms or 0)
+    return now < state.last_run_at + max(FOLLOW_INTERVAL, PACE * took)
 
 
 def follow(now: dt.datetime | None = None) -> int:

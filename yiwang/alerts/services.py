@@ -97,8 +97,8 @@ def record(findings: list[Finding], *, now: dt.datetime) -> list[Alert]:
     so the rows need no lock between the read and the write.
     """
     raised = []
-    known = _KnownBursts.read()
     growth = _Growth.of_ongoing()
+    known = _KnownBursts.read(list(growth.ongoing.values()))
     for finding in findings:
         if known.adds_nothing(finding):
             continue
@@ -188,12 +188,12 @@ class _KnownBursts:
         self.also = also  # alert id -> the (kind, key) pairs in its detail["also"]
 
     @classmethod
-    def read(cls) -> "_KnownBursts":
+    def read(cls, ongoing: list[Alert]) -> "_KnownBursts":
+        """The index of the ``ongoing`` alerts (as :meth:`_Growth.of_ongoing` read them) and their orders."""
         by_key, also = {}, {}
-        for pk, kind, key, p_value, detail in Alert.objects.filter(ongoing=True).values_list(
-                "pk", "kind", "key", "p_value", "detail"):
-            by_key[(kind, key)] = (pk, p_value)
-            also[pk] = {(a["kind"], a["key"]) for a in (detail or {}).get("also", [])}
+        for alert in ongoing:
+            by_key[(alert.kind, alert.key)] = (alert.pk, alert.p_value)
+            also[alert.pk] = {(a["kind"], a["key"]) for a in (alert.detail or {}).get("also", [])}
         alerts_of_order: dict[int, set[int]] = {}
         for order_id, alert_id in AlertOrder.objects.filter(alert__ongoing=True).values_list("order_id", "alert_id"):
             alerts_of_order.setdefault(order_id, set()).add(alert_id)

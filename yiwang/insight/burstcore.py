@@ -72,12 +72,6 @@ def rate_over(day_counts: Mapping[date, int], days: list[date], rule: Rule) -> t
     return daily_rate(sum(day_counts.get(d, 0) for d in days), len(days), rule.floor), len(days)
 
 
-def rate_from_days(day_counts: Mapping[date, int], end: date, workday: bool, rule: Rule,
-                   is_workday: IsWorkday) -> tuple[float, int]:
-    """(rate per day, days of that type) over the ``rule.baseline_days`` days before ``end``."""
-    return rate_over(day_counts, baseline_of_type(end, workday, rule, is_workday), rule)
-
-
 def tail_p(observed: int, expected: float) -> float:
     """P(X >= observed) for X ~ Poisson(expected).
 

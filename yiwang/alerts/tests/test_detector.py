@@ -238,16 +238,20 @@ def test_expected_count_follows_each_hours_day_type_and_share():
     rates = {True: 12.0, False: 2.0}
     shares = {True: work, False: rest}
     is_workday = lambda d: d.weekday() < 5  # noqa: E731
+
+    def window_expected(now, hours):
+        return detector.expected_count(rates, detector.window_weights(now, hours, shares, is_workday))
+
     # Thursday 10:30-11:30: half an hour of each busy hour.
-    assert detector.window_expected(at(2025, 10, 9, 11, 30), 1, rates, shares, is_workday) == pytest.approx(6.0)
+    assert window_expected(at(2025, 10, 9, 11, 30), 1) == pytest.approx(6.0)
     # Thursday 02:00-03:00: no orders in that hour on the baseline days, so the floor share applies.
-    assert detector.window_expected(at(2025, 10, 9, 3, 0), 1, rates, shares, is_workday) == pytest.approx(
+    assert window_expected(at(2025, 10, 9, 3, 0), 1) == pytest.approx(
         12 * detector.MIN_SHARE / 24)
     # Saturday 12:00 looking back 24 h: Friday 12:00-24:00 at the working-day rate (its 10-11 h are past),
     # Saturday 00:00-12:00 at the rest-day rate.
     friday_afternoon = 12 * (12 * detector.MIN_SHARE / 24)
     saturday_morning = 2 * 12 / 24
-    assert detector.window_expected(at(2025, 10, 11, 12, 0), 24, rates, shares, is_workday) == pytest.approx(
+    assert window_expected(at(2025, 10, 11, 12, 0), 24) == pytest.approx(
         friday_afternoon + saturday_morning)
 
 
