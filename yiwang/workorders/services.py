@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -96,10 +97,20 @@ def _text(value, name: str, *, label_: str, required: bool = True, max_length: i
 
 
 def _choice(value, choices, name: str, label_: str) -> str:
-    if value not in choices.values:
+    try:
+        known = value in _values_of(choices)
+    except TypeError:  # a list or dict from a JSON body is not hashable, and not a choice
+        known = False
+    if not known:
         allowed_values = "、".join(f"{v}（{l}）" for v, l in choices.choices)
         raise Invalid(f"{label_}「{value}」无效，可选：{allowed_values}", field=name)
     return value
+
+
+@functools.cache
+def _values_of(choices) -> frozenset:
+    # Django's Choices.values builds a new list on every access; an intake checks three.
+    return frozenset(choices.values)
 
 
 # --- intake ----------------------------------------------------------------

@@ -105,6 +105,17 @@ def test_direct_answer_closes_a_consultation_at_intake(world):
     assert not WorkOrder.objects.filter(title="投诉噪音").exists()  # nothing half-written
 
 
+@pytest.mark.parametrize("urgency", ["soon", ["urgent"], {"level": 1}])
+def test_an_unknown_choice_names_the_field_and_the_choices(world, urgency):
+    """A value that is no choice, also one no enum could hold (a list or an object from a
+    JSON body), is refused with the field and what may be chosen, and nothing is written."""
+    with pytest.raises(Invalid) as err:
+        services.register(services.Intake(title="路灯不亮", content="路灯坏了三天", urgency=urgency),
+                          actor=world.operator, channel=Channel.PHONE)
+    assert err.value.field == "urgency" and "可选" in str(err.value)
+    assert not WorkOrder.objects.filter(title="路灯不亮").exists()
+
+
 def test_return_is_arbitrated_approved_back_to_dispatch(world, make_order):
     order = make_order()
     services.dispatch(order, actor=world.dispatcher)
