@@ -5,6 +5,7 @@ PostgreSQL server whose ``postgres`` role may create databases):
 
     .venv/bin/python bench/intake_load.py                       # all three, 30 s each
     .venv/bin/python bench/intake_load.py --seconds 60 --only yiwang-pg
+    .venv/bin/python bench/intake_load.py --only yiwang-pg --rate 200   # paced: latency at 200 intakes/s
 
 For each target it creates a fresh database (``yiwang_bench_intake`` and
 ``helpdesk_bench`` on ``--pg`` and a SQLite file in a temporary directory),
@@ -255,6 +256,52 @@ first):
 
 Minutes later, on a faster phase of the machine, --seconds 20 --only yiwang-pg four
 times: 571, 644, 520, 463 intakes/s, p99 154, 114, 157, 174 ms.
+
+A day later the same machine ran the same code at half that speed: 190-280 intakes/s
+at 7-9 ms of CPU per intake (app 4.5-5.8 ms), bench/intake_cpu.py 2.4-4.5 ms per
+intake from one run to the next against 1.9-2.1 ms. Measured that day and not kept:
+
+- Django's in-memory responses answered as a list of one body, which granian sends
+  without calling back into Python for each chunk: app CPU 5.34, 5.16, 5.81 ms against
+  5.24, 5.10, 5.64 ms before, three alternating pairs.
+- 4 x 1, 6 x 1 and 4 x 2 workers x threads, two runs each: p99 2.2-3.1 times the mean
+  latency (32 / throughput) against 2.05-2.3 for 2 x 4, and no more throughput.
+- Python 3.13 instead of 3.11 (bench/intake_cpu.py, alternating, three pairs): 3.51-3.62
+  ms fastest batch against 2.36-3.10 ms.
+
+All three targets in one run that day (c8cae62, --seconds 30, load 3.1 before the first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake
+    yiwang-pg                  254   112.6   200.1   284.5  app 4.41 + worker 0.96 + db 2.07 + wrk 0.12
+    django-helpdesk-pg          56   521.6   804.0   989.6  app 28.19 + db 5.88 + wrk 0.16
+    yiwang-sqlite              195   143.1   245.4   609.3  app 6.56 + worker 1.49 + wrk 0.15
+
+One client alone (--connections 1): p50 6.3 ms, p99 12.7 ms, max 21 ms at 153/s, so
+the network layer adds no stall of its own (Nagle's algorithm against delayed ACKs
+would show as steps of 40 ms). perf (cpu-clock, the whole machine, 12 s of a closed-loop
+run): the web server's threads 49%, PostgreSQL 29%, the other Python processes (job
+worker, followers) 20%, wrk 1.4%. The web threads' time is the interpreter itself
+(_PyEval_EvalFrameDefault 16% of the machine, then attribute and dict lookups), no
+function of ours or of a library above 3% of the GIL's time (py-spy --gil);
+PostgreSQL's parsing and planning are about 2% of the machine, so prepared statements
+would not pay for themselves.
+
+``--rate`` paces the clients (PACED_LUA) and answers what the closed loop cannot: how
+long an intake takes at a given load below saturation, latency counted from each
+request's scheduled time. That day, --seconds 15-20 --only yiwang-pg (--timeline on
+the second run at 200/s):
+
+    offered/s  intakes/s  p50 ms  p90 ms  p99 ms  max ms
+    100        100           9.9    15.6    36.3   128.1
+    200        199, 200     12.7    64.0   168.4   267.8
+               200          10.9   148.9   233.4   295.7
+    400        319        1331.6  2188.9  2912.8  3157.6   (beyond capacity: the queue grows)
+
+At 200/s, 75-80% of that day's capacity, the tail came from five seconds in which
+the job worker took up to half a core and PostgreSQL a third of one more than before:
+a queue built up and took seconds to drain. The worker at nice 10 did
+not help (p99 198 against 211 ms): the heavy part of those jobs is PostgreSQL's, and
+its backends run at the server's priority.
 """
 
 from __future__ import annotations
@@ -286,7 +333,7 @@ LUA = r"""
 local bodies = {%(bodies)s}
 local threads = {}
 -- globals, not locals: setup() and done() reach them through thread:set/get
-tid, issued, created, other = 0, 0, 0, 0
+tid, issued, created, other, paced = 0, 0, 0, 0, false
 function setup(thread)
   table.insert(threads, thread)
   thread:set("tid", #threads)
@@ -303,19 +350,72 @@ function request()
 end
 function response(status, headers, body)
   if status == 201 then created = created + 1 else other = other + 1 end
+  if paced then paced_response(body) end
 end
 function done(summary, latency, requests)
   local i, c, o = 0, 0, 0
+  local lat = {}
   for _, t in ipairs(threads) do
     i = i + t:get("issued"); c = c + t:get("created"); o = o + t:get("other")
+    for _, us in ipairs(t:get("lat") or {}) do lat[#lat + 1] = us end
+  end
+  local p50, p90, p99, max = latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max
+  if #lat > 0 then  -- --rate: latency from each request's scheduled time, not from wrk's send
+    table.sort(lat)
+    local function pct(q) return lat[math.max(1, math.ceil(#lat * q / 100))] end
+    p50, p90, p99, max = pct(50), pct(90), pct(99), lat[#lat]
   end
   io.write(string.format(
     'WRKJSON {"issued":%%d,"created":%%d,"other":%%d,"completed":%%d,"duration_us":%%d,' ..
     '"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,' ..
-    '"status":%%d,"timeout":%%d}\n',
-    i, c, o, summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
-    summary.errors.write, summary.errors.status, summary.errors.timeout))
+    '"status":%%d,"timeout":%%d,"timed":%%d}\n',
+    i, c, o, summary.requests, summary.duration, p50, p90, p99, max, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout, #lat))
+end
+"""
+
+# --rate: wrk has no fixed-rate mode (wrk2 has, but is not packaged), so its delay()
+# hook paces the requests. Each wrk thread owns its share of the rate and a schedule of
+# send times; a connection that falls free takes the next slot and waits for it, or
+# goes at once when the slot has passed. The latency counts from the slot, not from
+# the send: when the server falls behind, the requests it kept waiting count as late
+# (coordinated omission, which the closed loop's figures do not correct for). A slot
+# travels with its request by the idempotency key, which the answer echoes in the
+# title; the timers of one millisecond may fire two slots in swapped order, an error
+# of about a millisecond. LuaJIT's FFI gives the clock (os.clock is CPU time).
+PACED_LUA = r"""
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } yiwang_ts; int clock_gettime(int, yiwang_ts *); ]]
+local ts = ffi.new("yiwang_ts")
+local function now_us()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
+end
+paced = true
+local interval = %(threads)d * 1000000 / %(rate)f
+local start, slots, waiting, by_key = nil, 0, {}, {}
+lat = {}
+function delay()
+  local now = now_us()
+  start = start or now
+  local slot = start + slots * interval
+  slots = slots + 1
+  waiting[#waiting + 1] = slot
+  return math.max(0, math.floor((slot - now) / 1000))
+end
+local plain_request = request
+function request()
+  local r = plain_request()
+  by_key[wrk.headers["Idempotency-Key"]] = table.remove(waiting, 1)
+  return r
+end
+function paced_response(body)
+  local key = string.match(body, "%(run)s%%-%%d+%%-%%d+")
+  local slot = key and by_key[key]
+  if slot then
+    lat[#lat + 1] = math.floor(now_us() - slot)
+    by_key[key] = nil
+  end
 end
 """
 
@@ -429,14 +529,18 @@ def appeals(n: int = 400) -> list[dict]:
     return [{"title": r["title"].strip()[:80], "detail": r["detail"].strip()[:600]} for r in rows[:n]]
 
 
-def lua_script(bodies: list[dict], run: str) -> str:
+def lua_script(bodies: list[dict], run: str, *, rate: float = 0, threads: int = 1) -> str:
     """Bodies are JSON with ``%s`` where the idempotency key goes (into the title, so
-    every order is distinct); Lua long strings need no escaping."""
+    every order is distinct); Lua long strings need no escaping. With ``rate`` (intakes
+    per second in all), the requests are paced (PACED_LUA)."""
     items = []
     for body in bodies:
         text = json.dumps(body, ensure_ascii=False).replace("%", "%%").replace("@KEY@", "%s")
         items.append("[==[" + text + "]==]")
-    return LUA % {"bodies": ",\n".join(items), "run": run}
+    script = LUA % {"bodies": ",\n".join(items), "run": run}
+    if rate:
+        script += PACED_LUA % {"rate": rate, "threads": threads, "run": run}
+    return script
 
 
 def wrk(url: str, headers: dict, script: str, *, seconds: int, connections: int, threads: int) -> dict:
@@ -549,7 +653,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         load = load_avg()
         processes = {"app": server} | ({"worker": worker} if worker else {})
         timeline = [] if args.timeline else None
-        stats, cpu = measured(processes, lambda: wrk(url, headers, lua_script(bodies, "main"),
+        stats, cpu = measured(processes, lambda: wrk(url, headers, lua_script(bodies, "main", rate=args.rate, threads=args.wrk_threads),
                                                      seconds=args.seconds, connections=args.connections,
                                                      threads=args.wrk_threads), timeline)
     finally:
@@ -650,7 +754,7 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
         load = load_avg()
-        stats, cpu = measured({"app": server}, lambda: wrk(url, headers, lua_script(bodies, "main"),
+        stats, cpu = measured({"app": server}, lambda: wrk(url, headers, lua_script(bodies, "main", rate=args.rate, threads=args.wrk_threads),
                                                            seconds=args.seconds, connections=args.connections,
                                                            threads=args.wrk_threads))
     finally:
@@ -664,6 +768,9 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
 def report(results: list[Result], args) -> None:
     print(f"\n{args.connections} concurrent clients (wrk, {args.wrk_threads} threads) for {args.seconds} s; "
           f"granian {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
+    if args.rate:
+        print(f"paced: {args.rate:g} intakes/s offered; latency from each request's scheduled send time "
+              "(a request the clients could not send on time because all were waiting counts as late)")
     head = f"{'target':<20} {'intakes/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}  {'load before':<15} check"
     print(head)
     print("-" * len(head))
@@ -673,6 +780,8 @@ def report(results: list[Result], args) -> None:
         rate = s["created"] / (s["duration_us"] / 1e6)
         print(f"{r.name:<20} {rate:>9.0f} {s['p50_us'] / 1000:>7.1f} {s['p90_us'] / 1000:>7.1f} "
               f"{s['p99_us'] / 1000:>7.1f} {s['max_us'] / 1000:>7.1f} {errors:>6}  {r.load:<15} {r.check}")
+        if args.rate and s["timed"] < s["completed"] - args.connections:
+            print(f"{'':<20} only {s['timed']} of {s['completed']} answers matched to their schedule")
     print("\nCPU per acknowledged intake during the run, ms (app: the web server's processes; worker: yiwang's "
           "job worker; db: PostgreSQL; wrk: the load generator):")
     for r in results:
@@ -696,6 +805,9 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web server processes (both systems)")
     p.add_argument("--threads", type=int, default=4, help="application threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--rate", type=float, default=0,
+                   help="offer this many intakes/s in all (paced, latency from each request's scheduled time) "
+                        "instead of each client sending its next request as soon as it has the answer")
     p.add_argument("--timeline", action="store_true",
                    help="also print each second's CPU of the server, the worker and PostgreSQL (yiwang targets)")
     p.add_argument("--no-worker", action="store_true", help="yiwang without its job worker (yiwang serve --no-worker)")
