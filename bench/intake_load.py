@@ -574,6 +574,17 @@ def wrk(url: str, headers: dict, script: str, *, seconds: int, connections: int,
     return json.loads(line[8:])
 
 
+def warm_up(url: str, headers: dict, bodies: list[dict], args) -> None:
+    """Three seconds of closed-loop load before the measured run: connections opened, caches filled."""
+    wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
+
+
+def main_run(url: str, headers: dict, bodies: list[dict], args) -> dict:
+    """The measured run, closed loop or paced (``--rate``), as the command line says."""
+    return wrk(url, headers, lua_script(bodies, "main", rate=args.rate, threads=args.wrk_threads),
+               seconds=args.seconds, connections=args.connections, threads=args.wrk_threads)
+
+
 def start_server(cmd: list[str], env: dict, cwd: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -668,13 +679,11 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         wait_port(port, server)
         url = f"http://127.0.0.1:{port}/api/v1/workorders/"
         headers = {"X-API-Key": raw, "Content-Type": "application/json"}
-        wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
+        warm_up(url, headers, bodies, args)
         load = load_avg()
         processes = {"app": server} | ({"worker": worker} if worker else {})
         timeline = [] if args.timeline else None
-        stats, cpu = measured(processes, lambda: wrk(url, headers, lua_script(bodies, "main", rate=args.rate, threads=args.wrk_threads),
-                                                     seconds=args.seconds, connections=args.connections,
-                                                     threads=args.wrk_threads), timeline)
+        stats, cpu = measured(processes, lambda: main_run(url, headers, bodies, args), timeline)
     finally:
         for proc in (server, worker):
             if proc:
@@ -792,11 +801,9 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
         wait_port(port, server)
         url = f"http://127.0.0.1:{port}/api/tickets/"
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-        wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
+        warm_up(url, headers, bodies, args)
         load = load_avg()
-        stats, cpu = measured({"app": server}, lambda: wrk(url, headers, lua_script(bodies, "main", rate=args.rate, threads=args.wrk_threads),
-                                                           seconds=args.seconds, connections=args.connections,
-                                                           threads=args.wrk_threads))
+        stats, cpu = measured({"app": server}, lambda: main_run(url, headers, bodies, args))
     finally:
         stop_server(server)
     written = query(db_url, "SELECT count(*) FROM helpdesk_ticket WHERE title LIKE %s", ("% main-%",))[0][0]
