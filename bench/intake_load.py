@@ -311,6 +311,41 @@ per second fell to 144 and caught up with 242. The dips are CPU taken by the bac
 work, not waits on the disk. The worker at nice 10 again did not help: alternating runs
 at --rate 180, p99 418 and 690 ms with it, 105 and 483 ms without; runs of one setting
 differed by more than the settings did.
+
+The next day the machine was fast again (bench/intake_cpu.py 1.76 ms per intake),
+--seconds 20 --only yiwang-pg: 499-553/s, p99 122-158 ms. The table now also says how
+many of the clients' connections each web server process held halfway through the run
+(connections_by_process). wrk opens its 32 connections at once and granian's two
+processes accept from one socket, so the split is a race. Five runs in a row:
+
+    split      intakes/s  p50 ms      p90 ms       p99 ms
+    22 + 10    528, 511   62.9, 64.1  96.8, 111.8  141.8, 158.2
+    19 + 13    553        56.2        79.2         127.6
+    17 + 15    506        56.6        94.7         128.7
+    16 + 16    499        57.1        94.2         128.4
+
+Each process gets about half the CPU whatever it holds, so the fuller one's clients
+wait longer. An even split is worth 15-30 ms of p99; it does not bring p99 under
+100 ms. GRANIAN_BACKPRESSURE=16 forces 16 + 16, but it does so by capping each process at
+16 connections, which would starve a 33rd client. So it is only for diagnosis:
+p99 102-131 ms in four runs.
+
+Paced at 400/s (--rate 400, 80% of that day's capacity) the median was 6-8 ms and p99
+195-650 ms. --timeline: the machine idled half a core, except while the job worker ran
+(22-52% of a core). In 75-90 s runs it ran without a pause from the 25th second,
+0.97-1.08 ms of worker CPU per intake, and the queue grew (p50 0.9-1.1 s). py-spy on the
+worker, 30 s of that phase: two thirds was the clusters job (clusters.engine.run).
+Each chunk of 2,000 new orders there is scored against up to 20,000 placed ones, so
+under a flood it never catches up. The alerts topics came next, then the search
+indexes' merges. Tried and not kept, both alternating with the code before them:
+
+- the alerts topics read by a follower of their own, every 2 s, instead of by each
+  check (30 s --rate 400: p99 653 and 195 ms against 278 and 412);
+- the clusters job stopping after 60 s of work per scheduled run (90 s --rate 400:
+  p50 945 against 1089 ms, worker 1.08 against 1.05 ms per intake). A run of 90 s
+  still spends its first 60 s on the job.
+
+A duty cycle for the clusters job, shorter than its run, is the next thing to measure.
 """
 
 from __future__ import annotations
@@ -440,6 +475,7 @@ class Result:
     load: str
     cpu: dict  # CPU seconds during the measured run: app (the server), db (PostgreSQL), wrk
     timeline: list = field(default_factory=list)  # --timeline: CPU seconds of each part, second by second
+    connections: list = field(default_factory=list)  # the clients' connections each server process held
 
 
 # --- where the CPU goes ------------------------------------------------------------------
@@ -511,6 +547,53 @@ def measured(processes: dict[str, subprocess.Popen], run, timeline: list | None 
             sampler.join()
     after = cpu_by_part(groups)
     return result, {part: after[part] - before[part] for part in before}
+
+
+def _socket_inodes(pid: str) -> set[str]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def connections_by_process(port: int, pgid: int) -> list[int]:
+    """How many established connections to ``port`` each process of the group ``pgid`` holds, most first.
+
+    Why the bench shows it: granian's processes accept from one listening socket, and
+    wrk opens its 32 connections at once, so one process may take 22 and the other 10
+    for the whole run. Each process gets about half the CPU whatever it holds, so the
+    clients of the fuller one wait about twice as long: that, not the code, can be
+    most of the gap between p50 and p99.
+    """
+    established = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if int(fields[1].rpartition(":")[2], 16) == port and fields[3] == "01":
+                established.add(fields[9])
+    counts = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if _proc_cpu(pid)[1] == pgid and (held := len(_socket_inodes(pid) & established)):
+                counts.append(held)
+        except (OSError, ValueError, IndexError):
+            continue  # ended while we looked
+    return sorted(counts, reverse=True)
+
+
+def connections_midway(port: int, server: subprocess.Popen, seconds: float) -> list[int]:
+    """A list that, halfway through a run starting now, gets :func:`connections_by_process` of ``server``."""
+    counts: list[int] = []
+    timer = threading.Timer(seconds / 2, lambda: counts.extend(connections_by_process(port, server.pid)))
+    timer.daemon = True
+    timer.start()
+    return counts
 
 
 # --- helpers -------------------------------------------------------------------
@@ -683,6 +766,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         load = load_avg()
         processes = {"app": server} | ({"worker": worker} if worker else {})
         timeline = [] if args.timeline else None
+        held = connections_midway(port, server, args.seconds)
         stats, cpu = measured(processes, lambda: main_run(url, headers, bodies, args), timeline)
     finally:
         for proc in (server, worker):
@@ -695,7 +779,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
                     ("%:main-%",))[0][0]
     if timeline:
         count_orders_by_second(db_url, timeline)
-    return Result(name, stats, written, verify(stats, written, missing), load, cpu, timeline or [])
+    return Result(name, stats, written, verify(stats, written, missing), load, cpu, timeline or [], held)
 
 
 def count_orders_by_second(db_url: str, timeline: list) -> None:
@@ -803,11 +887,12 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         warm_up(url, headers, bodies, args)
         load = load_avg()
+        held = connections_midway(port, server, args.seconds)
         stats, cpu = measured({"app": server}, lambda: main_run(url, headers, bodies, args))
     finally:
         stop_server(server)
     written = query(db_url, "SELECT count(*) FROM helpdesk_ticket WHERE title LIKE %s", ("% main-%",))[0][0]
-    return Result("django-helpdesk-pg", stats, written, verify(stats, written, 0), load, cpu)
+    return Result("django-helpdesk-pg", stats, written, verify(stats, written, 0), load, cpu, connections=held)
 
 
 # --- report ----------------------------------------------------------------------------
@@ -835,6 +920,9 @@ def report(results: list[Result], args) -> None:
         n = max(1, r.stats["created"])
         print(f"{r.name:<20} " + "  ".join(f"{part} {1000 * seconds / n:.2f}" for part, seconds in r.cpu.items())
               + f"  total {1000 * sum(r.cpu.values()) / n:.2f}")
+    print("\nThe clients' connections each web server process held halfway through the run:")
+    for r in results:
+        print(f"{r.name:<20} " + (" + ".join(map(str, r.connections)) or "not counted (the run ended first)"))
     for r in results:
         if r.timeline:
             parts = [part for part in r.timeline[0] if part not in ("at", "orders")]
