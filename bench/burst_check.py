@@ -34,9 +34,9 @@ each of the 400 texts comes back every second, so every finding has new orders.
 That case, ``--orders 3000 --checks 3 --new-orders 3000``: before (37b5ef2), every
 finding's alert grown in a transaction of its own, against the links, changed rows and
 timeline entries written together at the end of the check, then one transaction for
-the check (alerts.services._Growth; now 50 alerts to a transaction), ``find`` computing each window's hour weights once rather
-than per key, and the Poisson tail from scipy.special.pdtrc. Alternating, two runs
-each, s CPU:
+the check (alerts.services._Growth; now 50 alerts to a transaction), ``find``
+computing each window's hour weights once rather than per key, and the Poisson tail
+from scipy.special.pdtrc. Alternating, two runs each, s CPU:
 
                       topics      find        record      whole check
     first check       1.56, 1.92  0.68, 0.95  5.74, 8.39  7.98, 11.26

@@ -903,7 +903,8 @@ def report(results: list[Result], args) -> None:
     if args.rate:
         print(f"paced: {args.rate:g} intakes/s offered; latency from each request's scheduled send time "
               "(a request the clients could not send on time because all were waiting counts as late)")
-    head = f"{'target':<20} {'intakes/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}  {'load before':<15} check"
+    head = (f"{'target':<20} {'intakes/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+            f"{'errors':>6}  {'load before':<15} check")
     print(head)
     print("-" * len(head))
     for r in results:
