@@ -57,7 +57,10 @@ def succeeded(db) -> list[str]:
 
 
 def migrated_env(tmp_path) -> dict:
-    env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "YIWANG_JOB_WORKERS": "1"}
+    # The worker's start, jobs and stop are under test here, not its priority
+    # (core/tests/test_worker_priority.py): at its default nice it would start slowly
+    # while the suite's other processes keep the cores busy.
+    env = {**os.environ, "YIWANG_VAR_DIR": str(tmp_path), "YIWANG_JOB_WORKERS": "1", "YIWANG_WORKER_NICE": "0"}
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "yiwang.cli", "manage", "migrate", "-v", "0"], env=env, check=True)
     return env
