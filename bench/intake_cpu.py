@@ -5,12 +5,15 @@ Run from the repository root:
     .venv/bin/python bench/intake_cpu.py                      # SQLite in a temporary directory
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/yiwang_bench_cpu .venv/bin/python bench/intake_cpu.py
     .venv/bin/python bench/intake_cpu.py --profile 300        # plus a cProfile of 300 intakes
+    .venv/bin/python bench/intake_cpu.py --real-texts         # the real appeal texts of the load benchmark
 
-It migrates a fresh database (a PostgreSQL one must exist and be empty), makes an API key and posts the body
-``bench/intake_load.py`` posts (street and category by code, appellant, address)
-through Django's test client, each with its own ``Idempotency-Key``. It prints the
-queries of one intake (they are the same for every new intake) and the process CPU time per intake (fastest and median batch of 50 over ``--count``), so a change to the intake
-path can be measured before and after with the same command. The load benchmark
+It migrates a fresh database (a PostgreSQL one must exist and be empty), makes an API
+key and posts the body ``bench/intake_load.py`` posts (street and category by code,
+appellant, address; one short title and text unless ``--real-texts``) through Django's
+test client, each with its own ``Idempotency-Key``. It prints the queries of one intake
+(they are the same for every new intake) and the process CPU time per intake (fastest
+and median batch of 50 over ``--count``), so a change to the intake path can be
+measured before and after with the same command. The load benchmark
 answers the other question (throughput and latency under 32 clients).
 
 Before and after the serializer-fields and reference caches, same command, 500
@@ -107,6 +110,8 @@ def backend_cpu(connection) -> float | None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=300)
+    p.add_argument("--real-texts", action="store_true",
+                   help="post the real appeal texts bench/intake_load.py posts instead of one short text")
     p.add_argument("--profile", type=int, default=0, help="also profile this many intakes (cProfile, CPU time)")
     p.add_argument("--profile-out", help="write the profile there too (for pstats, snakeviz)")
     args = p.parse_args()
@@ -122,9 +127,16 @@ def main() -> None:
     client = Client()
     seq = iter(range(10**9))
 
+    texts = [("小区夜间施工噪音扰民", "晚上十点以后还在施工，噪音很大，影响休息。")]
+    if args.real_texts:
+        from intake_load import appeals  # the load benchmark's texts, beside this file
+
+        texts = [(a["title"], a["detail"]) for a in appeals()]
+
     def post():
         n = next(seq)
-        body = {"title": f"小区夜间施工噪音扰民 {n}", "content": "晚上十点以后还在施工，噪音很大，影响休息。",
+        title, content = texts[n % len(texts)]
+        body = {"title": f"{title} {n}", "content": content,
                 "street": street, "category": category, "appeal_type": "complaint",
                 "appellant_name": "张先生", "appellant_phone": "13800000000", "address": "曲阳路100号"}
         response = client.post("/api/v1/workorders/", json.dumps(body, ensure_ascii=False),

@@ -377,6 +377,31 @@ All three targets in one run that day (--seconds 30, load 3.5 before the first):
     yiwang-pg                  251   120.4   179.0   266.2  app 4.76 + worker 0.62 + db 2.10 + wrk 0.12
     django-helpdesk-pg          49   618.4   825.7  1139.0  app 26.42 + db 5.71 + wrk 0.15
     yiwang-sqlite              228   135.9   191.7   335.4  app 6.16 + worker 0.83 + wrk 0.13
+
+The measured run now waits for the job worker to finish the warm-up's orders (settle;
+--no-settle for the old start). Before, its first seconds went to the worker's own
+start and the warm-up's 1,000-odd orders: at --rate 400 the web server registered only
+305-340 orders/s in the first 7 s while the worker took 16-46% of a core (--timeline),
+and caught up after. It settles in 2-4 s. The report also begins with the machine's
+speed (machine_speed). Another slow day (loop 90 ms fastest, 140 median), settled:
+
+    run                            intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake
+    all three, --seconds 30
+      yiwang-pg                          341    89.3   150.1   202.6  app 3.49 + worker 0.38 + db 1.64 + wrk 0.09
+      django-helpdesk-pg                  76   402.9   566.7   694.6  app 20.17 + db 4.72 + wrk 0.12
+      yiwang-sqlite                      284   108.0   155.0   281.1  app 4.77 + worker 0.61 + wrk 0.11
+    yiwang-pg --rate 300 --seconds 20    300    18.1   124.2   205.6  app 3.75 + worker 0.22 + db 1.63 + wrk 0.16
+
+Within those runs the web server's threads spent 2.9-3.8 ms of CPU per intake, against
+1.6-1.75 ms fastest and 1.9-2.6 ms median for the same intake alone in one process
+(bench/intake_cpu.py --real-texts; the short text costs the same). Per thread, granian's
+HTTP runtime took 0.2 of a process's 4.9 CPU seconds and its four Python threads the
+rest, 92% of it user time: the interpreter slows down when it shares two cores with
+PostgreSQL, the worker and wrk, and so does every process beside it. The trigram
+indexes cost PostgreSQL 0.35-0.45 ms per row to take in and 0.06-0.10 ms to merge, in
+one batch or row by row alike (a scratch table of 4,000 real texts, pg_trgm, 16 MB
+pending lists), so moving them out of the intake would only move their cost. Binding
+the intake's 48 values on the server instead of quoting them in Python saves 27-30 µs.
 """
 
 from __future__ import annotations
@@ -507,6 +532,7 @@ class Result:
     cpu: dict  # CPU seconds during the measured run: app (the server), db (PostgreSQL), wrk
     timeline: list = field(default_factory=list)  # --timeline: CPU seconds of each part, second by second
     connections: list = field(default_factory=list)  # the clients' connections each server process held
+    settled: float | None = None  # seconds waited after the warm-up for the worker to go idle (settle)
 
 
 # --- where the CPU goes ------------------------------------------------------------------
@@ -633,6 +659,25 @@ def load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def machine_speed(rounds: int = 7) -> tuple[float, float]:
+    """CPU ms of a fixed pure-Python loop: (fastest, median) of ``rounds``, the machine idle.
+
+    The 2-core machine these figures come from is shared, and its speed drifts from
+    second to second and day to day (this loop took 90 to 150 ms within one hour), more
+    than most changes measured here, so every report says how fast it was that time.
+    """
+    times = []
+    for _ in range(rounds):
+        start = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i * i
+        times.append((time.process_time() - start) * 1000)
+        time.sleep(0.3)
+    times.sort()
+    return times[0], times[len(times) // 2]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -691,6 +736,28 @@ def wrk(url: str, headers: dict, script: str, *, seconds: int, connections: int,
 def warm_up(url: str, headers: dict, bodies: list[dict], args) -> None:
     """Three seconds of closed-loop load before the measured run: connections opened, caches filled."""
     wrk(url, headers, lua_script(bodies, "warm"), seconds=3, connections=args.connections, threads=args.wrk_threads)
+
+
+def settle(worker: subprocess.Popen | None, *, idle: float = 0.05, limit: float = 120) -> float | None:
+    """Wait until the job worker has finished the warm-up's orders; returns the seconds waited.
+
+    A platform under load has had its worker running for hours; this one started with
+    the web server, and its first seconds go to its own start (imports, the first
+    clustering window) and to the 1,000-odd orders of the warm-up. The worker's work on
+    the measured run's own orders still falls in the run and is counted. Settled means
+    it used under ``idle`` CPU seconds in one second; None means it never did in ``limit``.
+    """
+    if worker is None:
+        return 0.0
+    began = time.monotonic()
+    previous = cpu_by_part({"worker": worker.pid})["worker"]
+    while time.monotonic() - began < limit:
+        time.sleep(1)
+        now = cpu_by_part({"worker": worker.pid})["worker"]
+        if now - previous < idle:
+            return time.monotonic() - began
+        previous = now
+    return None
 
 
 def main_run(url: str, headers: dict, bodies: list[dict], args) -> dict:
@@ -794,6 +861,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         url = f"http://127.0.0.1:{port}/api/v1/workorders/"
         headers = {"X-API-Key": raw, "Content-Type": "application/json"}
         warm_up(url, headers, bodies, args)
+        settled = None if args.no_settle else settle(worker)
         load = load_avg()
         processes = {"app": server} | ({"worker": worker} if worker else {})
         timeline = [] if args.timeline else None
@@ -810,7 +878,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
                     ("%:main-%",))[0][0]
     if timeline:
         count_orders_by_second(db_url, timeline)
-    return Result(name, stats, written, verify(stats, written, missing), load, cpu, timeline or [], held)
+    return Result(name, stats, written, verify(stats, written, missing), load, cpu, timeline or [], held, settled)
 
 
 def count_orders_by_second(db_url: str, timeline: list) -> None:
@@ -928,9 +996,11 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
 
 # --- report ----------------------------------------------------------------------------
 
-def report(results: list[Result], args) -> None:
+def report(results: list[Result], args, speed: tuple[float, float]) -> None:
     print(f"\n{args.connections} concurrent clients (wrk, {args.wrk_threads} threads) for {args.seconds} s; "
           f"granian {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
+    print(f"machine speed before the runs: a fixed Python loop took {speed[0]:.0f} ms fastest, {speed[1]:.0f} ms "
+          "median (the lower, the faster)")
     if args.rate:
         print(f"paced: {args.rate:g} intakes/s offered; latency from each request's scheduled send time "
               "(a request the clients could not send on time because all were waiting counts as late)")
@@ -952,6 +1022,10 @@ def report(results: list[Result], args) -> None:
         n = max(1, r.stats["created"])
         print(f"{r.name:<20} " + "  ".join(f"{part} {1000 * seconds / n:.2f}" for part, seconds in r.cpu.items())
               + f"  total {1000 * sum(r.cpu.values()) / n:.2f}")
+    waits = [f"{r.name} {r.settled:.0f} s" if r.settled is not None else f"{r.name} did not settle in 120 s"
+             for r in results if r.name.startswith("yiwang") and not args.no_worker and not args.no_settle]
+    if waits:
+        print("\nAfter the warm-up, the wait for the job worker to finish its orders: " + "; ".join(waits))
     print("\nThe clients' connections each web server process held halfway through the run:")
     for r in results:
         print(f"{r.name:<20} " + (" + ".join(map(str, r.connections)) or "not counted (the run ended first)"))
@@ -981,6 +1055,8 @@ def main() -> None:
     p.add_argument("--timeline", action="store_true",
                    help="also print each second's CPU of the server, the worker and PostgreSQL (yiwang targets)")
     p.add_argument("--no-worker", action="store_true", help="yiwang without its job worker (yiwang serve --no-worker)")
+    p.add_argument("--no-settle", action="store_true",
+                   help="start the measured run right after the warm-up, while the job worker is still on its orders")
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (no database)")
     p.add_argument("--only", action="append", choices=["yiwang-pg", "yiwang-sqlite", "helpdesk-pg"],
                    help="run only these targets (repeatable)")
@@ -989,6 +1065,7 @@ def main() -> None:
         raise SystemExit("wrk not found: apt-get install wrk")
     targets = args.only or ["yiwang-pg", "helpdesk-pg", "yiwang-sqlite"]
     tmp = Path(tempfile.mkdtemp(prefix="yiwang-intake-bench-"))
+    speed = machine_speed()
     results = []
     try:
         for target in targets:
@@ -1008,7 +1085,7 @@ def main() -> None:
                 finally:
                     pg(args.pg, "DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)")
     finally:
-        report(results, args)
+        report(results, args, speed)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
