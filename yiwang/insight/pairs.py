@@ -37,10 +37,11 @@ from itertools import combinations
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.neighbors import NearestNeighbors
 
 from . import entities
+from .ngrams import CharNgramCounter
 from .appeals import Appeal
 
 NEIGHBOURS = 12
@@ -63,7 +64,7 @@ class Corpus:
     problem: sparse.csr_matrix
     names: list[frozenset[str]]  # rare specific names per appeal
     df: Counter
-    counter: CountVectorizer  # its vocabulary names the columns of ``text`` and ``problem``
+    counter: CharNgramCounter  # its vocabulary names the columns of ``text`` and ``problem``
     near: list[frozenset[str]]  # per appeal: its names and every extracted name equal to, inside or around one
 
     @property
@@ -89,8 +90,9 @@ class Pair:
         return round(0.45 * self.problem + 0.25 * self.text + 0.2 * place + 0.1 * self.same_user, 4)
 
 
-def _counter() -> CountVectorizer:
-    return CountVectorizer(analyzer="char", ngram_range=(2, 3), dtype=np.float32)
+def _counter() -> CharNgramCounter:
+    # CountVectorizer(analyzer="char", ngram_range=(2, 3)), counted in numpy (see ngrams).
+    return CharNgramCounter()
 
 
 def _tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
