@@ -413,10 +413,11 @@ start fell in the run: it re-reads and re-vectorises a window of up to 20,000 or
 for each chunk of 2,000 new ones. The district's year of city-transferred 12345
 orders was 36,971 (the seeds' work report), about 100 a day, so ten minutes of
 orders are a small part of one chunk even at many times that; a sustained flood of
-hundreds of intakes per second would leave the job further behind at each turn. The intake figures above do not depend on it: at nice 10 it takes what the web
-server leaves. With the n-grams counted in numpy (insight.ngrams), one run, --seconds
-30 (loop 131/141 ms): 382 intakes/s, p99 178.8 ms, and the worker caught up in 61 s
-with 4.86 ms more per intake.
+hundreds of intakes per second would leave the job further behind at each turn. The
+intake figures above do not depend on it: at nice 10 it takes what the web server
+leaves. With the n-grams counted in numpy (insight.ngrams), one run, --seconds 30
+(loop 131/141 ms): 382 intakes/s, p99 178.8 ms, and the worker caught up in 61 s with
+4.86 ms more per intake.
 
 The garbage collector takes 19-28 µs per intake (gc.callbacks, 1,000 intakes in one
 process, after wsgi's freeze) whether the youngest generation's threshold is 700 or

@@ -174,7 +174,7 @@ def lower_worker_priority() -> int:
         try:
             with open("/proc/self/autogroup", "w") as f:
                 f.write(str(nice))
-        except OSError:  # no autogroups (another system, or a kernel built without them)
+        except OSError:  # no autogroups here (another system, a kernel without them): its own nice still holds
             pass
     return nice
 

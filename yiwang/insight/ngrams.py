@@ -55,24 +55,28 @@ def _keys(docs: list[str], first_row: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows), np.concatenate(keys)
 
 
-def _sorted_unique(arrays: list[np.ndarray]) -> np.ndarray:
-    """The distinct keys of ``arrays``, ascending (numpy's unique hashes first, and is slower here)."""
-    keys = np.sort(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.uint64)
-    if len(keys) < 2:
-        return keys
-    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """For sorted keys, True where a run of equal keys begins (np.unique hashes first, and is slower here)."""
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    return starts
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """The distinct keys, ascending."""
+    ordered = np.sort(keys)
+    return ordered[_run_starts(ordered)]
 
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct keys ascending, each key's position among them): np.unique's, without its hashing."""
+    """(the distinct keys ascending, each key's position among them), as np.unique(return_inverse=True)."""
     order = np.argsort(keys)
     ordered = keys[order]
-    first = np.empty(len(keys), dtype=bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = _run_starts(ordered)
     of = np.empty(len(keys), dtype=np.int64)
-    of[order] = np.cumsum(first) - 1
-    return ordered[first], of
+    of[order] = np.cumsum(starts) - 1
+    return ordered[starts], of
 
 
 def _name(key: int) -> str:
@@ -89,7 +93,8 @@ class CharNgramCounter:
     def fit_transform(self, docs: list[str]) -> sparse.csr_matrix:
         batches = [(rows, *_distinct(keys)) for rows, keys in
                    (_keys(docs[start:start + _BATCH], start) for start in range(0, len(docs), _BATCH))]
-        self.vocabulary = _sorted_unique([distinct for _, distinct, _ in batches])
+        self.vocabulary = _sorted_unique(np.concatenate([distinct for _, distinct, _ in batches]
+                                                        or [np.empty(0, dtype=np.uint64)]))
         if not len(self.vocabulary):
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         # Looking up each batch's distinct keys, already in order, walks the vocabulary

@@ -41,8 +41,8 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.neighbors import NearestNeighbors
 
 from . import entities
-from .ngrams import CharNgramCounter
 from .appeals import Appeal
+from .ngrams import CharNgramCounter
 
 NEIGHBOURS = 12
 CANDIDATE_MIN_TEXT = 0.25

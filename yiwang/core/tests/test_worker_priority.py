@@ -74,7 +74,8 @@ def test_a_worker_in_its_own_session_lowers_its_group():
     assert group == "7"
 
 
-@pytest.mark.skipif(not IN_AUTOGROUP, reason="this process is in no autogroup of its own (no such kernel feature, or init's session)")
+@pytest.mark.skipif(not IN_AUTOGROUP,
+                    reason="this process is in no autogroup of its own (no such kernel feature, or init's session)")
 def test_a_worker_beside_the_web_server_leaves_their_group_alone():
     shared = AUTOGROUP.read_text()
     before, added, after, _ = niceness(run("7"))
