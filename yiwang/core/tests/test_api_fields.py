@@ -90,3 +90,25 @@ def test_the_representer_answers_as_a_new_detail_serializer_for_every_user(world
             answers.append((expected["personal_data"]["masked"], actions))
     assert {masked for masked, _ in answers} == {True, False}
     assert len({actions for _, actions in answers}) > 2
+
+
+def test_a_lone_surrogate_is_refused_with_drfs_own_message_and_clean_text_passes():
+    from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+    from yiwang.core.api import SurrogateFreeValidator
+    from yiwang.workorders.serializers import IntakeSerializer
+
+    def refusal(validator, value):
+        try:
+            validator(value)
+        except Exception as error:  # DRF's ValidationError, or Django's from DRF's validator
+            return [str(message) for message in getattr(error, "messages", None) or error.detail]
+        return None
+
+    for value in ("楼上漏水", "", "a\ud800b", "\udfff", "emoji 😀 is not a surrogate", "x\udbff\udc00"):
+        assert refusal(SurrogateFreeValidator(), value) == refusal(ProhibitSurrogateCharactersValidator(), value)
+    serializer = IntakeSerializer(data={"title": "路灯不亮", "content": "四川北路\ud83d路灯"})
+    assert not serializer.is_valid()
+    assert serializer.errors["content"] == refusal(ProhibitSurrogateCharactersValidator(), "\ud83d")
+    assert serializer.errors["content"][0].code == "surrogate_characters_not_allowed"
+    assert not any(type(v) is ProhibitSurrogateCharactersValidator for v in serializer.fields["content"].validators)

@@ -1,6 +1,7 @@
 """The intake's one-statement write (PostgreSQL): the rows the ORM would write, all or nothing."""
 
 import datetime as dt
+import warnings
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection
 from django.db.models.signals import post_save
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
+from psycopg.types.json import Jsonb
 
 from yiwang.core.calendar import SHANGHAI
 from yiwang.core.errors import Invalid
@@ -91,3 +93,33 @@ def test_an_id_of_seven_digits_is_not_cut(world):
     order, _ = services.register(full_intake(), actor=world.operator, channel=Channel.PHONE, now=NOW)
     assert order.pk == 1234567
     assert WorkOrder.objects.get(pk=order.pk).number == "HK202611231234567" == services.order_number(NOW, order.pk)
+
+
+def test_values_are_what_djangos_own_field_methods_prepare(world):
+    """The shortcuts of intake_sql._values give each value, and its type, as get_db_prep_save does."""
+    order = WorkOrder(
+        channel=Channel.PHONE, title="小区电梯停运", content="停运两天", lead_unit=world.street_office,
+        appellant_name="张三", appellant_phone="13800001111", registered_by=world.operator, created_at=NOW,
+        repeat_count=3, escalation_count=True, direct_answer=1, latitude=Decimal("31.2851"), idempotency_key=None,
+        city_number="", external_ref=services.Status.REGISTERED, master_id="17", updated_at=NOW,
+        closed_at=dt.datetime(2026, 11, 24, 8, 0), replied_at=NOW + dt.timedelta(hours=1))
+    event = services._new_event(order, services.Action.REGISTER, None, actor=world.operator, now=NOW,
+                                data={"channel": "phone"})
+    for instance, model, set_here in ((order, WorkOrder, intake_sql._ORDER_COLUMNS_SET_HERE),
+                                      (event, Event, intake_sql._EVENT_COLUMNS_SET_HERE)):
+        preparers = intake_sql._preparers(model, set_here)
+        with warnings.catch_warnings():  # the naive closed_at: Django's warning, from both
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ours = intake_sql._values(instance, preparers)
+            djangos = [f.get_db_prep_save(f.pre_save(instance, True), connection)
+                       for f in intake_sql._fields(model, set_here)]
+        for (field, *_), mine, theirs in zip(preparers, ours, djangos, strict=True):
+            if field.name == "updated_at":  # auto_now: a new now at each pre_save
+                continue
+            if type(theirs) is Jsonb:  # a wrapper without equality of its own
+                mine, theirs = getattr(mine, "obj", mine), theirs.obj
+            assert (type(mine), mine) == (type(theirs), theirs), field.name
+    # Most of them take the shortcut; a field of another class never does.
+    shortcuts = {field.name for field, _, has_shortcut, *_ in intake_sql._preparers(WorkOrder, ()) if has_shortcut}
+    assert {"title", "content", "lead_unit", "repeat_count", "direct_answer", "created_at", "latitude"} <= shortcuts
+    assert "updated_at" not in shortcuts
