@@ -123,3 +123,17 @@ def test_values_are_what_djangos_own_field_methods_prepare(world):
     shortcuts = {field.name for field, _, has_shortcut, *_ in intake_sql._preparers(WorkOrder, ()) if has_shortcut}
     assert {"title", "content", "lead_unit", "repeat_count", "direct_answer", "created_at", "latitude"} <= shortcuts
     assert "updated_at" not in shortcuts
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_intake_cursor_is_kept_until_its_connection_goes(world):
+    services.register(full_intake(), actor=world.operator, channel=Channel.PHONE, now=NOW)
+    kept = connection._intake_cursor
+    services.register(full_intake(title="路灯不亮"), actor=world.operator, channel=Channel.PHONE, now=NOW)
+    assert connection._intake_cursor is kept and not kept.closed
+    connection.close()  # CONN_MAX_AGE, a failed health check: a new connection, a new cursor
+    order, _ = services.register(full_intake(title="井盖缺失"), actor=world.operator, channel=Channel.PHONE, now=NOW)
+    assert connection._intake_cursor is not kept
+    assert connection._intake_cursor.connection is connection.connection
+    assert list(WorkOrder.objects.order_by("id").values_list("title", flat=True)) == ["小区电梯停运", "路灯不亮", "井盖缺失"]
+    assert Event.objects.filter(order=order).count() == 1
