@@ -17,6 +17,9 @@ from yiwang.org.models import Committee
 from yiwang.workorders import intake_sql, services
 from yiwang.workorders.models import Channel, Event, WorkOrder
 
+if connection.vendor == "postgresql":
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
                                 reason="the one-statement intake is PostgreSQL's; SQLite writes through the ORM")
 
@@ -131,9 +134,11 @@ def test_the_intake_cursor_is_kept_until_its_connection_goes(world):
     kept = connection._intake_cursor
     services.register(full_intake(title="路灯不亮"), actor=world.operator, channel=Channel.PHONE, now=NOW)
     assert connection._intake_cursor is kept and not kept.closed
+    assert isinstance(kept, ServerBindingCursor)
     connection.close()  # CONN_MAX_AGE, a failed health check: a new connection, a new cursor
     order, _ = services.register(full_intake(title="井盖缺失"), actor=world.operator, channel=Channel.PHONE, now=NOW)
     assert connection._intake_cursor is not kept
     assert connection._intake_cursor.connection is connection.connection
-    assert list(WorkOrder.objects.order_by("id").values_list("title", flat=True)) == ["小区电梯停运", "路灯不亮", "井盖缺失"]
+    titles = list(WorkOrder.objects.order_by("id").values_list("title", flat=True))
+    assert titles == ["小区电梯停运", "路灯不亮", "井盖缺失"]
     assert Event.objects.filter(order=order).count() == 1
