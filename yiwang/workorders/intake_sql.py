@@ -15,9 +15,10 @@ commit either:
 Nothing about the rows is decided here: ``services.register`` builds both model
 instances as it would for ``save()``, the column list comes from the models' own
 metadata and every value is the one its model field prepares (``pre_save`` and
-``get_db_prep_save``, as Django's INSERT does; ``_values`` takes the plain ones directly), and the save signals are sent as
-``save()`` sends them, with one difference: both ``pre_save`` signals come before the
-statement, so the event's ``pre_save`` sees an order without an id yet.
+``get_db_prep_save``, as Django's INSERT does; ``_values`` takes the plain ones
+directly), and the save signals are sent as ``save()`` sends them, with one
+difference: both ``pre_save`` signals come before the statement, so the event's
+``pre_save`` sees an order without an id yet.
 bench/intake_cpu.py and bench/intake_load.py measure it.
 """
 
