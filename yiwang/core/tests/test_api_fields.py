@@ -112,3 +112,44 @@ def test_a_lone_surrogate_is_refused_with_drfs_own_message_and_clean_text_passes
     assert serializer.errors["content"] == refusal(ProhibitSurrogateCharactersValidator(), "\ud83d")
     assert serializer.errors["content"][0].code == "surrogate_characters_not_allowed"
     assert not any(type(v) is ProhibitSurrogateCharactersValidator for v in serializer.fields["content"].validators)
+
+
+class _Varied(FieldsBuiltOnce, serializers.Serializer):
+    name = serializers.CharField()
+    nick = serializers.CharField(default="无")  # absent: the default
+    age = serializers.IntegerField(required=False)  # absent: left out
+    note = serializers.CharField(allow_null=True, required=False)  # absent: None or left out, as DRF decides
+    shout = serializers.CharField(source="upper")  # a method: called
+    city = serializers.CharField(source="home.city")  # a path of two
+    label = ChoiceLabelField("status")  # source "*"
+    counts = serializers.ListField(child=serializers.IntegerField())
+
+
+def test_reading_plain_attributes_directly_answers_as_drf(world, make_order, rf):
+    from yiwang.workorders import selectors, services
+
+    order = make_order(title="井盖缺失", appellant_name="王五", appellant_phone="13800001234")
+    services.dispatch(order, actor=world.dispatcher, lead_unit=world.street_office, reason="")
+    request = rf.get("/")
+    request.user = world.dispatcher
+    detail = WorkOrderDetailSerializer(context={"request": request})
+    for instance in selectors.order_list(world.admin).filter(pk=order.pk):
+        assert detail.to_representation(instance) == serializers.Serializer.to_representation(detail, instance)
+        assert detail.to_representation(instance)["title"] == "井盖缺失"
+
+    varied = _Varied()
+    row = WorkOrder(status="dispatched")
+    row.name, row.upper, row.home, row.counts = "甲", lambda: "JIA", SimpleNamespace(city="上海"), [1, 2]
+    as_dict = {"name": "乙", "nick": "小乙", "age": 3, "upper": "YI", "home": {"city": "北京"}, "counts": []}
+    for instance in (row, as_dict):
+        try:
+            theirs = serializers.Serializer.to_representation(varied, instance)
+        except Exception as error:  # a dict has no _meta for the label: both must fail alike
+            theirs = type(error)
+        try:
+            ours = varied.to_representation(instance)
+        except Exception as error:
+            ours = type(error)
+        assert ours == theirs
+    assert varied.to_representation(row) == {"name": "甲", "nick": "无", "note": None, "shout": "JIA",
+                                             "city": "上海", "label": "待签收", "counts": [1, 2]}
