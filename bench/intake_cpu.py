@@ -58,6 +58,25 @@ ms median (1,000 intakes, two runs each, load 0.6-1.0). Under bench/intake_load.
 (--seconds 20 --only yiwang-pg, alternating): 406, 422 -> 438, 447 intakes/s; app
 CPU 2.82, 2.79 -> 2.60, 2.49 ms per intake.
 
+On a day when this command's fastest batch went from 2.3 to 4.7 ms between runs of the
+same code, the next changes were measured in one process instead: this script's setup
+and intakes, the old and the new code swapped in every 25 intakes (60 rounds), and the
+median of the paired differences (PostgreSQL's CPU from /proc/PID/schedstat, which
+counts nanoseconds, where /proc/PID/stat counts 10 ms ticks):
+
+- DRF's surrogate check by one regular expression (core.api.SurrogateFreeValidator) and
+  the plain column values taken without the fields' preparing (workorders.intake_sql
+  ._values): 160 µs less per intake.
+- The statement on a cursor kept with its connection, so psycopg reuses the adapters it
+  found for each value's type: its quoting (PostgresClientQuery.convert, timed around
+  the call) 232 -> 133-139 µs. Then the values bound by the server on that cursor
+  (Django's ServerBindingCursor) instead of quoted: 175-180 µs less application CPU,
+  26-47 µs more of PostgreSQL's. The earlier trial above had found nothing because the
+  runs' spread hid it.
+- The answer's plain attributes read directly (core.api.FieldsBuiltOnce
+  .to_representation) and the allowed actions' table kept per status: the order's
+  detail 257 -> 153 µs.
+
 The 9 queries (before the first of those changes): the API key (one indexed query joining user and unit), BEGIN, a
 savepoint, the order INSERT and the UPDATE that writes its number (made from its
 id), the registration event, the savepoint release, the audit row of the appellant
