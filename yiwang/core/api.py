@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
@@ -189,15 +190,44 @@ class FieldsBuiltOnce:
         return {name: _copy_field(field) for name, field in template.items()}
 
 
-def release(serializer: serializers.BaseSerializer) -> None:
-    """Let reference counting free a serializer made for one request as soon as it is dropped.
+class KeptInput:
+    """An input serializer whose fields are bound once per thread, given each request's data.
 
-    DRF ties a serializer and its bound fields into a cycle (the serializer holds its
-    fields, each field its ``parent``), which only the cyclic garbage collector frees,
-    holding the GIL while it does (see ``core.middleware.release_request``). Call it
-    once the validated data has been read: the data stays, the serializer is emptied.
+    ``with intake_input(data) as serializer:`` gives what ``IntakeSerializer(data=data)``
+    gives, for one ``is_valid()`` and the reads of its validated data inside the block.
+    Why: a new serializer copies and binds each of its fields before it validates a
+    value; for the intake's 20 fields that was 150 µs of a 250-280 µs validation, and
+    an intake took 229 µs less CPU with this (median of 60 paired rounds of 25 intakes,
+    the old and new code alternating in one process). A field holds nothing of a validation (values and errors are the
+    serializer's), so one bound set serves every request of its thread; the
+    serializer's own state (the data, the validated data, the errors) is set anew for
+    each call. When the block ends normally that state goes, so no request's personal
+    data stays behind in the thread; after an error it stays until the thread's next
+    call, because the error's answer (and the browsable API's form) read it.
     """
-    serializer.__dict__.clear()
+
+    _STATE = ("initial_data", "_validated_data", "_errors", "_data")
+
+    def __init__(self, serializer_class):
+        self.serializer_class = serializer_class
+        self._local = threading.local()  # a bound serializer is not thread-safe
+
+    @contextlib.contextmanager
+    def __call__(self, data, context: dict | None = None):
+        serializer = getattr(self._local, "serializer", None)
+        if serializer is None:
+            serializer = self._local.serializer = self.serializer_class(data=data)
+        else:
+            self._forget(serializer)
+            serializer.initial_data = data
+        serializer._context = context or {}
+        yield serializer
+        self._forget(serializer)
+
+    def _forget(self, serializer) -> None:
+        for name in self._STATE:
+            serializer.__dict__.pop(name, None)
+        serializer._context = {}
 
 
 class Representer:

@@ -14,7 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from yiwang.core.api import Representer, release
+from yiwang.core.api import KeptInput, Representer
 from yiwang.core.audit import audit_personal_data_view
 from yiwang.core.errors import Invalid
 
@@ -39,6 +39,7 @@ ACTION_RESPONSES = {
     409: OpenApiResponse(ErrorSerializer, description="工单当前状态不允许该操作（code=illegal_transition）"),
 }
 represent_detail = Representer(WorkOrderDetailSerializer)
+intake_input = KeptInput(IntakeSerializer)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="同一用户用同一键重试登记时返回第一次建立的工单（HTTP 200），不会重复建单",
@@ -112,10 +113,9 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         },
     )
     def create(self, request, *args, **kwargs):
-        serializer = IntakeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data, intake = serializer.validated_data, serializer.to_intake()
-        release(serializer)  # a rejected one stays: its errors (for the browsable API) point back to it
+        with intake_input(request.data) as serializer:
+            serializer.is_valid(raise_exception=True)
+            data, intake = serializer.validated_data, serializer.to_intake()
         # register's own transaction is the only one: a new order writes nothing after it
         # (one commit, no savepoint), and a replay's audit row commits on its own.
         order, created = services.register(

@@ -153,3 +153,53 @@ def test_reading_plain_attributes_directly_answers_as_drf(world, make_order, rf)
         assert ours == theirs
     assert varied.to_representation(row) == {"name": "甲", "nick": "无", "note": None, "shout": "JIA",
                                              "city": "上海", "label": "待签收", "counts": [1, 2]}
+
+
+def test_a_kept_input_serializer_validates_each_call_as_a_new_one(world):
+    import pytest
+    from rest_framework.exceptions import ValidationError
+
+    from yiwang.core.api import KeptInput
+    from yiwang.workorders.serializers import IntakeSerializer
+
+    from yiwang.org.models import Street
+
+    street = Street.objects.order_by("code").values_list("code", flat=True).first()
+    inputs = [
+        {"title": "路灯不亮", "content": "四川北路路灯不亮三天"},
+        {"title": "", "content": "x" * 20001, "urgency": "whenever"},  # three errors
+        {"title": "井盖缺失", "content": "井盖缺失", "appeal_type": "complaint", "street": street},
+        {"content": "没有标题"},
+        {"title": "噪音", "content": "夜间施工", "latitude": "31.2851", "appellant_phone": "13800001111"},
+    ]
+    intake_input = KeptInput(IntakeSerializer)
+    kept = set()
+    for data in inputs + inputs:
+        fresh = IntakeSerializer(data=data)
+        fresh_valid = fresh.is_valid()
+        try:
+            with intake_input(data) as serializer:
+                kept.add(id(serializer))
+                serializer.is_valid(raise_exception=True)
+                assert fresh_valid and serializer.validated_data == fresh.validated_data
+                assert serializer.to_intake() == fresh.to_intake()
+        except ValidationError as error:
+            assert not fresh_valid and error.detail == fresh.errors
+            assert serializer.initial_data is data  # an error's answer may still read it
+        else:
+            assert not {"initial_data", "_validated_data", "_errors"} & vars(serializer).keys()  # nothing kept
+    assert len(kept) == 1
+    other = {}
+
+    def in_another_thread():
+        with intake_input(inputs[0]) as serializer:
+            other["id"] = id(serializer)
+            other["valid"] = serializer.is_valid()
+
+    thread = threading.Thread(target=in_another_thread)
+    thread.start()
+    thread.join()
+    assert other["valid"] and other["id"] not in kept  # fields are bound to their serializer: one per thread
+    with pytest.raises(ValidationError):  # and a kept serializer never answers from an earlier call
+        with intake_input({}) as serializer:
+            serializer.is_valid(raise_exception=True)
