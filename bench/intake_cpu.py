@@ -76,6 +76,8 @@ counts nanoseconds, where /proc/PID/stat counts 10 ms ticks):
 - The answer's plain attributes read directly (core.api.FieldsBuiltOnce
   .to_representation) and the allowed actions' table kept per status: the order's
   detail 257 -> 153 µs.
+- The intake's input serializer bound once per thread (core.api.KeptInput) instead of
+  made and bound for each request: 229 µs less per intake.
 
 The 9 queries (before the first of those changes): the API key (one indexed query joining user and unit), BEGIN, a
 savepoint, the order INSERT and the UPDATE that writes its number (made from its

@@ -215,7 +215,7 @@ the 24-hour reads of the burst check, the trigram indexes' merges).
 
 
 Then each request's objects freed when its response closes (core.middleware.release_request,
-core.api.release), instead of by the cyclic garbage collector: an intake had left 172
+and core.api.release for the input serializer, since replaced by core.api.KeptInput), instead of by the cyclic garbage collector: an intake had left 172
 objects in reference cycles (the request and its message storage, the DRF view, request
 and response, the intake serializer and its fields), and the collections that freed them
 took 2.2 s per 20 s run in the two web processes, single pauses of 10-80 ms with the GIL
@@ -435,6 +435,26 @@ hour (loop 107-149 ms fastest):
     after             335, 329, 295   203, 215, 236   3.55, 3.54, 3.98  5.73, 5.82, 6.51
 
 The application's CPU per intake fell by about a tenth (4.08 to 3.69 ms, mean of three).
+With the input serializer bound once per thread as well (core.api.KeptInput), the same
+command and alternation half an hour later (loop ms fastest in the first column):
+
+    code              loop ms        intakes/s       p99 ms          app ms            total ms
+    before (757e9e0)  163, 172, 130  235, 281, 247   278, 236, 299   5.10, 4.42, 4.85  7.91, 6.89, 7.63
+    after (1bde4df)   129, 120, 120  319, 332, 295   192, 229, 211   3.65, 3.44, 3.92  6.04, 5.82, 6.31
+
+Two of the three "before" runs met a slower machine, so the throughput's gain (a
+quarter) overstates it; the application's CPU per intake, which moves less with the
+machine's speed, fell from 4.8 to 3.7 ms. All three targets in one run after that
+(1bde4df, --seconds 30, loop 173 ms fastest and 182 median, the slowest this machine
+has measured; load 1.3 before the first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake
+    yiwang-pg                  362    84.9   126.4   178.3  app 3.08 + worker 0.42 + db 1.73 + wrk 0.09
+    django-helpdesk-pg          61   520.7   641.9   760.8  app 26.02 + db 5.63 + wrk 0.14
+    yiwang-sqlite              206   147.5   215.1   496.2  app 6.45 + worker 1.03 + wrk 0.15
+
+On PostgreSQL that is 5.9 times django-helpdesk's intakes per second; 500 a second
+with p99 under 100 ms is not reached on this machine at this speed.
 """
 
 from __future__ import annotations
