@@ -64,12 +64,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "yiwang.core.middleware.LocaleMiddleware",  # Django's, without its per-request path lookups
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # records who changed a register row
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "yiwang.core.middleware.MessageMiddleware",  # Django's, its storage made on first use
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
