@@ -13,7 +13,7 @@
   function pct(v) { return v === null || v === undefined ? null : +(v * 100).toFixed(2); }
   function bars(names, values, color, horizontal) {
     var cat = { type: "category", data: names, axisLabel: text, inverse: !!horizontal };
-    var val = { type: "value", axisLabel: text, splitLine: { lineStyle: { color: "#1f3f6e" } } };
+    var val = { type: "value", minInterval: 1, axisLabel: text, splitLine: { lineStyle: { color: "#1f3f6e" } } };
     return { tooltip: { trigger: "axis" }, grid: { left: horizontal ? 110 : 40, right: 16, top: 16, bottom: 40 },
              xAxis: horizontal ? val : cat, yAxis: horizontal ? cat : val,
              series: [{ type: "bar", data: values, itemStyle: { color: color } }] };
@@ -27,7 +27,7 @@
         tooltip: { trigger: "axis" }, legend: { top: 0, data: ["今日", "本周"], textStyle: text },
         grid: { left: 40, right: 12, top: 30, bottom: 40 },
         xAxis: { type: "category", data: shown.map(function (c) { return c.label; }), axisLabel: text },
-        yAxis: { type: "value", axisLabel: text, splitLine: { lineStyle: { color: "#1f3f6e" } } },
+        yAxis: { type: "value", minInterval: 1, axisLabel: text, splitLine: { lineStyle: { color: "#1f3f6e" } } },
         series: [{ name: "今日", type: "bar", data: shown.map(function (c) { return c.today; }) },
                  { name: "本周", type: "bar", data: shown.map(function (c) { return c.week; }) }]
       }, true);
@@ -56,8 +56,11 @@
       chart("overdue").setOption({
         tooltip: { trigger: "axis" }, legend: { top: 0, data: ["红灯超期", "黄灯预警"], textStyle: text },
         grid: { left: 130, right: 16, top: 30, bottom: 30 },
-        xAxis: { type: "value", axisLabel: text, splitLine: { lineStyle: { color: "#1f3f6e" } } },
+        xAxis: { type: "value", minInterval: 1, axisLabel: text, splitLine: { lineStyle: { color: "#1f3f6e" } } },
         yAxis: { type: "category", data: names, inverse: true, axisLabel: text },
+        // An empty chart reads as a failed one: say that nothing is late.
+        graphic: names.length ? [] : [{ type: "text", left: "center", top: "middle",
+                                        style: { text: "暂无超期或预警工单", fill: "#8fa8c8", fontSize: 14 } }],
         series: [{ name: "红灯超期", type: "bar", stack: "s", data: d.items.map(function (i) { return i.red; }), itemStyle: { color: "#ff4d4f" } },
                  { name: "黄灯预警", type: "bar", stack: "s", data: d.items.map(function (i) { return i.yellow; }), itemStyle: { color: "#faad14" } }]
       }, true);
@@ -67,6 +70,14 @@
       var max = Math.max.apply(null, d.streets.map(function (s) { return s.recent; }).concat([1]));
       var points = d.streets.filter(function (s) { return s.lon !== null; }).map(function (s) {
         return { name: s.name, value: [s.lon, s.lat, s.recent], open: s.open, red: s.red };
+      });
+      // A street with a neighbour just east of it at about its latitude (四川北路 and 嘉兴路)
+      // puts its name on the left, where the two names would otherwise run into each other.
+      points.forEach(function (p) {
+        var crowded = points.some(function (q) {
+          return q !== p && Math.abs(q.value[1] - p.value[1]) < 0.004 && q.value[0] > p.value[0] && q.value[0] - p.value[0] < 0.02;
+        });
+        if (crowded) { p.label = { position: "left" }; }
       });
       document.getElementById("map-note").textContent = d.note;
       chart("map").setOption({
