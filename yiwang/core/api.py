@@ -8,7 +8,9 @@ import re
 import threading
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 from django.utils.encoding import force_str
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -111,6 +113,21 @@ def _use_surrogate_free_validator(field: serializers.Field) -> None:
                             for v in validators]
 
 
+def _in_default_timezone(field: serializers.Field) -> None:
+    """Give a (template) DateTimeField the default time zone as its own (DRF's ``default_timezone``).
+
+    Why: without a zone of its own, DRF asks Django for the current one for every
+    value it reads or writes. Nothing here activates a zone (the district works in
+    Shanghai time, ``TIME_ZONE``), so Django finds none and falls back to the default,
+    and that miss in asgiref's ``Local`` raises and formats an AttributeError each
+    time. A value took 9.2 µs, 3.9 µs with the zone the field's own (fastest of five
+    runs of 200,000); an intake writes three, an order list one per row. The zone is
+    the same one, so the answers are too (core/tests/test_api_fields.py).
+    """
+    if settings.USE_TZ and isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
+        field.timezone = timezone.get_default_timezone()
+
+
 _NOT_READ = object()
 
 
@@ -128,7 +145,8 @@ class FieldsBuiltOnce:
     serializer's child is bound to its parent, and gets its own copy. The nested ones
     use this class too (org's reference serializers, assignments), so their own
     fields come from their templates. Writing an answer, it also reads each field's
-    plain attribute directly (``to_representation``).
+    plain attribute directly (``to_representation``), and its date-times carry the
+    default time zone (``_in_default_timezone``).
     """
 
     def to_representation(self, instance):
@@ -183,6 +201,7 @@ class FieldsBuiltOnce:
             template = super().get_fields()
             for field in template.values():
                 _use_surrogate_free_validator(field)
+                _in_default_timezone(field)
             cls._fields_template = template  # a benign race: two threads build equal dicts
         return {name: _copy_field(field) for name, field in template.items()}
 

@@ -1,5 +1,6 @@
 """The serializer plumbing of core.api gives DRF's and Django's answers, at less cost."""
 
+import datetime as dt
 import threading
 from types import SimpleNamespace
 
@@ -203,3 +204,30 @@ def test_a_kept_input_serializer_validates_each_call_as_a_new_one(world):
     with pytest.raises(ValidationError):  # and a kept serializer never answers from an earlier call
         with intake_input({}) as serializer:
             serializer.is_valid(raise_exception=True)
+
+
+class _Times(FieldsBuiltOnce, serializers.Serializer):
+    at = serializers.DateTimeField()
+
+
+class _DrfTimes(serializers.Serializer):
+    at = serializers.DateTimeField()
+
+
+def test_datetimes_are_written_and_read_in_the_default_zone_without_asking_for_the_current_one(monkeypatch):
+    from django.utils import timezone
+
+    values = [dt.datetime(2026, 11, 23, 1, 2, 3, tzinfo=dt.timezone.utc),
+              dt.datetime(2026, 1, 1, 23, 59, tzinfo=dt.timezone.utc)]
+    inputs = ["2026-11-23 09:30", "2026-11-23T09:30:00Z", "2026-11-23T09:30:00+09:00"]
+    djangos = ([_DrfTimes(SimpleNamespace(at=v)).data for v in values],
+               [(lambda s: (s.is_valid(), s.validated_data))(_DrfTimes(data={"at": text})) for text in inputs])
+
+    def current_zone_asked():
+        raise AssertionError("the field asked for the current time zone")
+
+    monkeypatch.setattr(timezone, "get_current_timezone", current_zone_asked)
+    ours = ([_Times(SimpleNamespace(at=v)).data for v in values],
+            [(lambda s: (s.is_valid(), s.validated_data))(_Times(data={"at": text})) for text in inputs])
+    assert ours == djangos
+    assert ours[0][0] == {"at": "2026-11-23T09:02:03+08:00"}
