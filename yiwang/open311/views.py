@@ -208,7 +208,7 @@ def _create_request(request, fmt: str):
     intake = _intake(params, _posted_service(params))
     order, _ = services.register(
         intake, actor=key.user, channel=Channel.OPEN311,
-        idempotency_key=request.headers.get("Idempotency-Key") or None,
+        idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY") or None,
     )
     return render([{
         "service_request_id": order.number,

@@ -120,7 +120,8 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         # (one commit, no savepoint), and a replay's audit row commits on its own.
         order, created = services.register(
             intake, actor=request.user, channel=data["channel"],
-            idempotency_key=request.headers.get("Idempotency-Key") or data.get("idempotency_key"),
+            # From META: reading request.headers would build all of them (core.negotiation).
+            idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY") or data.get("idempotency_key"),
             city_number=data.get("city_number"), city_deadline=data.get("city_deadline"),
             direct_answer=data.get("direct_answer"),
         )

@@ -233,7 +233,8 @@ def order_number(registered_at: dt.datetime, pk: int) -> str:
 
 
 def order_number_prefix(registered_at: dt.datetime) -> str:
-    return f"HK{timezone.localtime(registered_at):%Y%m%d}"
+    # The district's day (TIME_ZONE), whatever zone a request may have activated.
+    return f"HK{timezone.localtime(registered_at, timezone.get_default_timezone()):%Y%m%d}"
 
 
 def _create(intake: Intake, *, actor, channel, scoped_key, city_number, city_deadline, now, action) -> WorkOrder:
