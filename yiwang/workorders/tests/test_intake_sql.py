@@ -113,7 +113,7 @@ def test_values_are_what_djangos_own_field_methods_prepare(world):
         preparers = intake_sql._preparers(model, set_here)
         with warnings.catch_warnings():  # the naive closed_at: Django's warning, from both
             warnings.simplefilter("ignore", RuntimeWarning)
-            ours = intake_sql._values(instance, preparers)
+            ours = intake_sql._values(instance, preparers, connection)
             djangos = [f.get_db_prep_save(f.pre_save(instance, True), connection)
                        for f in intake_sql._fields(model, set_here)]
         for (field, *_), mine, theirs in zip(preparers, ours, djangos, strict=True):
