@@ -455,6 +455,30 @@ has measured; load 1.3 before the first):
 
 On PostgreSQL that is 5.9 times django-helpdesk's intakes per second; 500 a second
 with p99 under 100 ms is not reached on this machine at this speed.
+
+A day later, the lookups Django and its libraries redo on every request cut
+(bench/middleware_cpu.py times each): the locale middleware's search for a language
+in the path, the message storage made before anything uses it, DRF's content
+negotiation building every header to read Accept, date-time fields asking asyncio's
+Local for a current time zone that is never set, the work-order routes behind sixteen
+others, and ``django.db.connection`` looked up 22 times per intake instead of 3.
+Old (2eaa264) and new code alternating, --seconds 20 --only yiwang-pg, loop 106-179 ms:
+
+    code              intakes/s       p99 ms          app ms            total ms
+    before (2eaa264)  261, 268, 262   244, 245, 252   4.08, 3.98, 4.21  6.52, 6.52, 6.92
+    after (9f5de8c)   302, 302, 357   213, 224, 182   3.37, 3.49, 3.05  5.91, 5.95, 5.31
+
+All three targets in one run after that (--seconds 30, loop 123 ms fastest, 151
+median; a slow hour: django-helpdesk ran at two thirds of its speed the day before):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  CPU ms per intake
+    yiwang-pg                  279   107.5   171.1   234.9  app 3.75 + worker 0.53 + db 2.26 + wrk 0.12
+    django-helpdesk-pg          43   710.1   911.3  1185.3  app 33.49 + db 7.05 + wrk 0.18
+    yiwang-sqlite              241   127.0   176.7   294.1  app 5.32 + worker 0.71 + wrk 0.12
+
+6.5 times django-helpdesk on PostgreSQL. Under this load PostgreSQL's share per
+intake is the web connections' 1.1-1.2 ms (as for one client alone) and about 0.5 ms
+of the job worker's, most of it merging the trigram indexes' pending lists.
 """
 
 from __future__ import annotations
