@@ -215,7 +215,8 @@ the 24-hour reads of the burst check, the trigram indexes' merges).
 
 
 Then each request's objects freed when its response closes (core.middleware.release_request,
-and core.api.release for the input serializer, since replaced by core.api.KeptInput), instead of by the cyclic garbage collector: an intake had left 172
+and core.api.release for the input serializer, since replaced by core.api.KeptInput),
+instead of by the cyclic garbage collector: an intake had left 172
 objects in reference cycles (the request and its message storage, the DRF view, request
 and response, the intake serializer and its fields), and the collections that freed them
 took 2.2 s per 20 s run in the two web processes, single pauses of 10-80 ms with the GIL

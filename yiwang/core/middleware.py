@@ -21,12 +21,12 @@ def release_request(get_response):
     response and its own bound handlers; the DRF request's parser context holds that
     request, and the response's renderer context holds the response. So every API call
     left about 130 objects for the cyclic garbage collector (an intake 172 with its
-    input serializer, now bound once per thread: ``core.api.KeptInput``), and the collections that freed them held
-    the GIL, stalling every other thread of the process: under 32 clients, 2.2 s of
-    collections per 20 s run, single pauses up to 80 ms (bench/intake_load.py). Emptying
-    those objects once the WSGI server has closed the response (PEP 3333: the last thing
-    it does with a response) breaks the cycles, and reference counting frees everything
-    at once.
+    input serializer, now bound once per thread: ``core.api.KeptInput``), and the
+    collections that freed them held the GIL, stalling every other thread of the
+    process: under 32 clients, 2.2 s of collections per 20 s run, single pauses up to
+    80 ms (bench/intake_load.py). Emptying those objects once the WSGI server has
+    closed the response (PEP 3333: the last thing it does with a response) breaks the
+    cycles, and reference counting frees everything at once.
 
     Outermost in ``MIDDLEWARE``, so every other middleware has finished with the
     request when the closer runs. Django sends ``request_finished`` after the closers,

@@ -6,6 +6,8 @@ cannot live beside code that imports them (core.api).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from rest_framework.negotiation import DefaultContentNegotiation
 
 
@@ -22,13 +24,6 @@ class ContentNegotiation(DefaultContentNegotiation):
 
     def get_accept_list(self, request):
         accept = request._request.META.get("HTTP_ACCEPT")
-        return super().get_accept_list(_AcceptOnly({} if accept is None else {"accept": accept}))
+        # All that DRF's get_accept_list reads of a request is ``request.headers.get("accept")``.
+        return super().get_accept_list(SimpleNamespace(headers={} if accept is None else {"accept": accept}))
 
-
-class _AcceptOnly:
-    """What DRF's ``get_accept_list`` reads of a request: its headers' ``get``."""
-
-    __slots__ = ("headers",)
-
-    def __init__(self, headers: dict):
-        self.headers = headers

@@ -86,7 +86,8 @@ def test_message_middleware_stores_and_shows_messages_as_djangos():
     for middleware_class in (DjangoMessageMiddleware, MessageMiddleware):
         added = _with_session(middleware_class, _add_message)(factory.post("/dispatch/"))
         cookie = added.cookies["messages"].value
-        shown = _with_session(middleware_class, _show_messages)(factory.get("/dispatch/", HTTP_COOKIE=f"messages={cookie}"))
+        later = factory.get("/dispatch/", HTTP_COOKIE=f"messages={cookie}")
+        shown = _with_session(middleware_class, _show_messages)(later)
         answers.append((cookie, shown.content, shown.cookies["messages"].value, shown.cookies["messages"]["max-age"]))
     assert answers[0] == answers[1]
     assert answers[1][1] == "已派单".encode()

@@ -75,7 +75,8 @@
       // puts its name on the left, where the two names would otherwise run into each other.
       points.forEach(function (p) {
         var crowded = points.some(function (q) {
-          return q !== p && Math.abs(q.value[1] - p.value[1]) < 0.004 && q.value[0] > p.value[0] && q.value[0] - p.value[0] < 0.02;
+          var east = q.value[0] - p.value[0];
+          return q !== p && Math.abs(q.value[1] - p.value[1]) < 0.004 && east > 0 && east < 0.02;
         });
         if (crowded) { p.label = { position: "left" }; }
       });
