@@ -923,7 +923,7 @@ def yiwang_env(db_url: str, var_dir: Path) -> dict:
 
 def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
     sys.path.insert(0, str(ROOT))
-    from yiwang.cli import web_command
+    from yiwang.cli import default_web_workers, web_command
 
     var_dir = tmp / name
     (var_dir / "static").mkdir(parents=True)
@@ -943,7 +943,7 @@ def run_yiwang(name: str, db_url: str, args, tmp: Path) -> Result:
         "address": f"{rnd.choice(['曲阳路', '四平路', '广中路', '欧阳路', '嘉兴路'])}{rnd.randint(1, 999)}号",
     } for a in appeals()]
     port = free_port()
-    cmd = web_command(port, args.workers, "127.0.0.1", args.threads)
+    cmd = web_command(port, args.workers or default_web_workers(db_url), "127.0.0.1", args.threads)
     server = start_server(cmd, env, ROOT, tmp / f"{name}.log")
     # ``yiwang serve`` runs the job worker beside the web server (its intake followers
     # work on the new orders), so it runs here too and its CPU is counted.
@@ -1070,7 +1070,9 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
     bodies = [{"queue": int(queue), "title": a["title"] + " @KEY@", "description": a["detail"], "priority": 3,
                "submitter_email": "caller@example.org"} for a in appeals()]
     port = free_port()
-    cmd = web_command(port, args.workers, "127.0.0.1", args.threads, app="bench_wsgi:application", python=str(python))
+    # django-helpdesk spends 14-30 ms of Python per ticket: a process per core serves it best.
+    cmd = web_command(port, args.workers or os.cpu_count() or 1, "127.0.0.1", args.threads,
+                      app="bench_wsgi:application", python=str(python))
     (project / "bench_wsgi.py").write_text("from django.core.wsgi import get_wsgi_application\n"
                                            "application = get_wsgi_application()\n")
     server = start_server(cmd, env, project, tmp / "helpdesk.log")
@@ -1092,7 +1094,8 @@ def run_helpdesk(db_url: str, args, tmp: Path) -> Result:
 
 def report(results: list[Result], args, speed: tuple[float, float]) -> None:
     print(f"\n{args.connections} concurrent clients (wrk, {args.wrk_threads} threads) for {args.seconds} s; "
-          f"granian {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs")
+          f"granian, {args.threads} threads per process, processes {args.workers or 'as yiwang serve starts them'}; "
+          f"{os.cpu_count()} CPUs")
     print(f"machine speed before the runs: a fixed Python loop took {speed[0]:.0f} ms fastest, {speed[1]:.0f} ms "
           "median (the lower, the faster)")
     if args.rate:
@@ -1145,8 +1148,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=int, default=30)
     p.add_argument("--connections", type=int, default=32)
-    # The defaults of ``yiwang serve`` (yiwang/cli.py), for both systems.
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web server processes (both systems)")
+    # By default each system as it runs best here: yiwang as ``yiwang serve`` starts it
+    # (yiwang.cli.default_web_workers: half the cores beside PostgreSQL, all with SQLite),
+    # django-helpdesk with a process per core.
+    p.add_argument("--workers", type=int, default=None, help="web server processes (both systems)")
     p.add_argument("--threads", type=int, default=4, help="application threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--rate", type=float, default=0,

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+from urllib.parse import urlsplit
 
 
 def _django():
@@ -57,6 +58,32 @@ def web_command(port: int, workers: int, host: str, threads: int = 4, *,
     return [python, "-m", "granian", "--interface", "wsgi", app, "--host", host, "--port", str(port),
             "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws",
             "--respawn-failed-workers", "--access-log"]
+
+
+_LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+
+
+def default_web_workers(database_url: str | None = None, cores: int | None = None) -> int:
+    """Web server processes ``serve`` starts: one per core, or one per two cores beside PostgreSQL.
+
+    A process runs its Python on one core at a time (the GIL); four threads each
+    cover its waits on the database. With SQLite the database work is the process's
+    own, so every core runs a process. A PostgreSQL server on the same machine
+    (``DATABASE_URL`` naming this host or a local socket) takes 40% of an intake's CPU
+    (1.0-1.2 of 2.7 ms), so the processes get half the cores. More processes than
+    that lengthen the tail: keep-alive clients stay with the process that accepted
+    them first, the kernel gives every busy process the same share of the CPU, so a
+    process holding more clients keeps them waiting longer. Two cores, PostgreSQL,
+    32 clients (bench/intake_load.py --seconds 30): one process with 4-8 threads
+    586-634 intakes/s at p99 79-84 ms in five runs; two 667-748/s at p99 84-136 ms as
+    the clients split 16 + 16 to 23 + 9. On SQLite, 2 x 4 432/s against 1 x 6 358/s.
+    """
+    url = os.environ.get("DATABASE_URL", "") if database_url is None else database_url
+    cores = cores or os.cpu_count() or 1
+    parts = urlsplit(url)
+    if parts.scheme.startswith(("postgres", "pgsql", "postgis")) and (parts.hostname or "") in _LOCAL_HOSTS:
+        return max(1, cores // 2)
+    return cores
 
 
 def _serve_web(port: int, workers: int, host: str, threads: int = 4) -> int:
@@ -260,19 +287,13 @@ def cmd_manage(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yiwang", description="yiwang: 12345 hotline and digital-governance platform")
     sub = p.add_subparsers(dest="command", required=True)
-    # serve: one process per core, four threads each. A request is CPU-bound Python
-    # (about 4-5 ms of an intake) with short waits on the database; threads cover the
-    # waits, and more processes than cores only fight over them: on 2 cores, granian
-    # 2 x 2 and 2 x 4 gave 310-350 intakes/s, 2 x 8 and 3 x 2 260-300, 4 x 1 270
-    # (bench/intake_load.py); four threads leave room for slower page queries.
-    serve_workers = os.cpu_count() or 1
-    for name, func, default_workers, default_threads in (("demo", cmd_demo, 2, 4),
-                                                          ("serve", cmd_serve, serve_workers, 4)):
+    for name, func, default_workers in (("demo", cmd_demo, 2), ("serve", cmd_serve, default_web_workers())):
         s = sub.add_parser(name)
         s.add_argument("--port", type=int, default=8000)
         s.add_argument("--host", default="127.0.0.1")
-        s.add_argument("--workers", type=int, default=default_workers, help="web server processes")
-        s.add_argument("--threads", type=int, default=default_threads, help="threads per worker process")
+        s.add_argument("--workers", type=int, default=default_workers,
+                       help=f"web server processes (default here: {default_workers})")
+        s.add_argument("--threads", type=int, default=4, help="threads per worker process")
         if name == "serve":
             s.add_argument("--no-worker", action="store_true", help="do not start the job worker beside the web workers")
         s.set_defaults(func=func)

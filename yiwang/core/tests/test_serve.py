@@ -75,3 +75,30 @@ def test_serve_answers_pages_api_and_static_then_stops(tmp_path):
     while group_alive(server.pid):
         assert time.monotonic() < deadline, "web server processes left running after SIGTERM"
         time.sleep(0.2)
+
+
+@pytest.mark.parametrize("url, cores, expected", [
+    ("", 2, 2),  # SQLite: the database work is the processes' own
+    ("sqlite:////srv/yiwang/db.sqlite3", 8, 8),
+    ("postgres://postgres@127.0.0.1:5432/yiwang", 2, 1),  # PostgreSQL on this machine takes its share
+    ("postgresql://yiwang@localhost/yiwang", 8, 4),
+    ("postgres:///yiwang", 16, 8),  # a local socket
+    ("postgres://yiwang@[::1]:5432/yiwang", 3, 1),
+    ("postgres://yiwang@db.internal:5432/yiwang", 8, 8),  # a database server of its own
+    ("postgres://postgres@127.0.0.1:5432/yiwang", 1, 1),
+])
+def test_default_web_workers_leave_a_local_database_its_cores(url, cores, expected):
+    from yiwang.cli import default_web_workers
+
+    assert default_web_workers(url, cores=cores) == expected
+
+
+def test_serve_default_workers_follow_database_url(monkeypatch):
+    from yiwang.cli import default_web_workers, parser
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yiwang")
+    args = parser().parse_args(["serve"])
+    assert args.workers == default_web_workers() == max(1, (os.cpu_count() or 1) // 2)
+    monkeypatch.delenv("DATABASE_URL")
+    assert parser().parse_args(["serve"]).workers == (os.cpu_count() or 1)
+    assert parser().parse_args(["serve", "--workers", "3"]).workers == 3
