@@ -480,6 +480,39 @@ median; a slow hour: django-helpdesk ran at two thirds of its speed the day befo
 6.5 times django-helpdesk on PostgreSQL. Under this load PostgreSQL's share per
 intake is the web connections' 1.1-1.2 ms (as for one client alone) and about 0.5 ms
 of the job worker's, most of it merging the trigram indexes' pending lists.
+
+Two days later the machine was fast (loop 74-85 ms; bench/intake_cpu.py --real-texts
+1.15 ms per intake) and the same code ran 672-730 intakes/s, --seconds 20, p99 84-132
+ms. What was left of the tail was the split of the clients between the two processes:
+each got about the same CPU whatever it held, so the fuller one's clients waited
+longer. --only yiwang-pg, by processes x threads (--workers, --threads) and --seconds:
+
+    setting, runs                   split           intakes/s    p99 ms           max ms
+    2 x 4, 20 s, 7 runs             16+16 .. 23+9   672-730      84-132           131-195
+    2 x 4, 30 s, 5 runs             16+16 .. 23+9   667-712      94-136           152-279
+    2 x 4, 30 s, --no-worker, 2     16+16           733, 748     277, 402         2,102, 2,111
+    3 x 2, 20 s, 2                  13+10+9 ..      698, 760     92, 88           132, 119
+    4 x 2, 20 s, 2                  11+8+7+6 ..     664, 697     119, 116         191, 186
+    1 x 4, 6, 8, 30 s, 5 runs       32              586-634      79-84            107-142
+
+(without the worker, intakes merge the trigram indexes' pending lists themselves).
+With PostgreSQL on the same machine, ``yiwang serve`` now starts one process per two
+cores (yiwang.cli.default_web_workers), and this bench starts yiwang as serve does and
+django-helpdesk with a process per core (its 15 ms of Python per ticket needs both).
+All three targets in one run (3d35f97, --seconds 30, load 0.9 before the first):
+
+    target               intakes/s  p50 ms  p90 ms  p99 ms  max ms  CPU ms per intake
+    yiwang-pg                  590    52.5    66.3    85.0   113.8  app 1.41 + worker 0.26 + db 1.05 + wrk 0.07
+    django-helpdesk-pg          86   370.9   418.2   485.2   775.6  app 15.30 + db 3.69 + wrk 0.09
+    yiwang-sqlite              425    71.1    92.4   208.8   300.7  app 2.79 + worker 0.37 + wrk 0.07
+
+and yiwang-pg alone once more: 630/s, p99 80.7 ms, max 98.8 ms. Paced at 500/s (--rate
+500, 80-85% of one process's capacity) the median was 3-6 ms and p99 183 and 31 ms from
+one run to the next (p90 132 ms in the first: a queue built up; in such runs --timeline
+has shown the job worker's case-cluster turn over the run's orders taking up to half a
+core); with two processes 35-107 ms in three runs.
+On SQLite one process did worse (1 x 6: 358/s, p99 212 ms, against 2 x 4: 432/s, 204
+ms), since there the database work is the web processes' own.
 """
 
 from __future__ import annotations
