@@ -1184,7 +1184,9 @@ def main() -> None:
     # By default each system as it runs best here: yiwang as ``yiwang serve`` starts it
     # (yiwang.cli.default_web_workers: half the cores beside PostgreSQL, all with SQLite),
     # django-helpdesk with a process per core.
-    p.add_argument("--workers", type=int, default=None, help="web server processes (both systems)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="web server processes for both systems (default: yiwang as serve starts it, "
+                        "django-helpdesk one per core)")
     p.add_argument("--threads", type=int, default=4, help="application threads per process (both systems)")
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--rate", type=float, default=0,

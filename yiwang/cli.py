@@ -69,8 +69,8 @@ def default_web_workers(database_url: str | None = None, cores: int | None = Non
     A process runs its Python on one core at a time (the GIL); four threads each
     cover its waits on the database. With SQLite the database work is the process's
     own, so every core runs a process. A PostgreSQL server on the same machine
-    (``DATABASE_URL`` naming this host or a local socket) takes 40% of an intake's CPU
-    (1.0-1.2 of 2.7 ms), so the processes get half the cores. More processes than
+    (``DATABASE_URL`` naming localhost, 127.0.0.1, ::1 or a local socket) takes 40% of
+    an intake's CPU (1.0-1.2 of 2.7 ms), so the processes get half the cores. More processes than
     that lengthen the tail: keep-alive clients stay with the process that accepted
     them first, the kernel gives every busy process the same share of the CPU, so a
     process holding more clients keeps them waiting longer. Two cores, PostgreSQL,

@@ -26,4 +26,3 @@ class ContentNegotiation(DefaultContentNegotiation):
         accept = request._request.META.get("HTTP_ACCEPT")
         # All that DRF's get_accept_list reads of a request is ``request.headers.get("accept")``.
         return super().get_accept_list(SimpleNamespace(headers={} if accept is None else {"accept": accept}))
-
